@@ -12,7 +12,7 @@ SANITY_EXCLUDE := ^(tests/(sandbox|integration|conftest\.py)|bench/|tools/|\.ci/
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/collections
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all venv collection demo test sanity units integration sandbox-start sandbox-stop clean
+.PHONY: all venv collection demo test sanity lint ee-context units integration sandbox-start sandbox-stop clean
 
 all: test
 
@@ -28,7 +28,7 @@ collection: venv
 	mkdir -p $(dir $(COLLECTION_LINK))
 	ln -sfn $(CURDIR) $(COLLECTION_LINK)
 
-test: sanity units integration
+test: sanity lint units integration
 
 # ansible-test bootstraps pip in its import-test venv from a host this machine cannot reach; give it an offline one.
 GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_24_2.py
@@ -45,6 +45,19 @@ sanity: collection $(GET_PIP_CACHE)
 	# ansible-test lists files through git; the tree gets a repository of its own (the checkout ignores .build).
 	cd $(SANITY_TREE) && git init -q && git add -A
 	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --python 3.11 --local --requirements --color no $(SANITY_ARGS)
+
+# Docs, playbook lint, changelog and the execution-environment definition.
+lint: collection ee-context
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
+	$(BIN)/ansible-lint --offline --profile production roles playbooks extensions/awx/configure_awx.yml
+
+ee-context: venv
+	rm -rf $(BUILD)/ee
+	mkdir -p $(BUILD)/ee
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/ee .
+	cp $(BUILD)/ee/mailoauth-sophos-*.tar.gz $(BUILD)/ee/mailoauth-sophos.tar.gz
+	$(BIN)/ansible-builder create -f execution-environment.yml -c $(BUILD)/ee/context
 
 units: collection
 	$(BIN)/python -m pytest tests/unit
