@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the mailoauth.sophos collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""sfos_notification runs here, in the controller's worker: one Get, and one Set only when something changes."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
+    NOTIFICATION_ARGSPEC, ensure_notification)
+from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError
+from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import (
+    CONNECTION_ARGSPEC, CONNECTION_INVENTORY_VARS, client_from_params, missing_libraries)
+from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module import ActionModuleBase
+
+
+class ActionModule(ActionModuleBase):
+    option_variables = dict({name: (var,) for name, var in CONNECTION_INVENTORY_VARS.items()},
+                            host=("sfos_host", "ansible_host", "inventory_hostname"))
+
+    def argument_spec(self):
+        return dict(CONNECTION_ARGSPEC, **NOTIFICATION_ARGSPEC), {}
+
+    def run_module(self, module, task_vars):
+        for library, error in missing_libraries():
+            module.fail_json(msg=missing_required_lib(library), exception=str(error))
+        if not module.params["validate_certs"]:
+            module.warn("validate_certs=false: the firewall's TLS certificate is not verified")
+        try:
+            client = client_from_params(module.params)
+        except SfosError as exc:
+            module.fail_json(msg=str(exc), **exc.details())
+        try:
+            plan = ensure_notification(client, module.params, module.check_mode)
+        except SfosError as exc:
+            module.fail_json(msg=str(exc), api_version=client.api_version, **exc.details())
+        finally:
+            client.close()
+        result = {"changed": plan.changed, "api_version": client.api_version, "secrets_sent": plan.secrets_sent,
+                  "notification": plan.after}
+        if module.diff:
+            result["diff"] = {"before": plan.before, "after": plan.after}
+        module.exit_json(**result)

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the mailoauth.sophos collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    DOCUMENTATION = r"""
+options:
+  host:
+    description:
+      - Address (FQDN, IPv4 or IPv6) of the firewall's admin interface.
+      - If not set, the host variable C(sfos_host) is used, then C(ansible_host), then the inventory hostname, so a
+        fleet inventory needs no per-task arguments.
+    type: str
+  port:
+    description:
+      - Port of the firewall's admin interface (webadmin and XML API).
+      - If not set in the task, the host variable C(sfos_port) is used.
+    type: int
+    default: 4444
+  username:
+    description:
+      - Administrator the XML API logs in as. Its device-access profile needs read-write access to the objects the
+        module changes.
+      - If not set, the host variable C(sfos_username) is used.
+    type: str
+  password:
+    description:
+      - Password of O(username). Any character is sent intact (the request XML is built, not pasted).
+      - If not set, the host variable C(sfos_password) is used (keep it in Ansible Vault).
+    type: str
+  validate_certs:
+    description:
+      - Verify the firewall's TLS certificate. Only turn this off for a test box; set O(ca_path) instead.
+      - If not set in the task, the host variable C(sfos_validate_certs) is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file with the CA certificate(s) that signed the firewall's certificate.
+      - If not set, the host variable C(sfos_ca_path) is used, then the system trust store (or E(REQUESTS_CA_BUNDLE)).
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for the firewall to connect and to answer one request.
+      - If not set in the task, the host variable C(sfos_timeout) is used.
+    type: int
+    default: 30
+  api_version:
+    description:
+      - XML API version to put into every request, for example V(2200.1).
+      - Normally not needed; the firewall answers in its own version, which the module reads from the reply. Set it
+        for firmware that refuses requests without one (status 529, "There is no API Version").
+      - If not set, the host variable C(sfos_api_version) is used.
+    type: str
+notes:
+  - The firewall must allow API access (Backup & firmware > API) from the controller's IP address.
+  - Each task makes one HTTPS connection per firewall and reuses it for all its requests; every request carries the
+    login, as the XML API is stateless.
+  - This module runs on the controller as an action plugin; the O(password) never leaves the controller except to the
+    firewall.
+requirements:
+  - requests
+  - defusedxml
+"""

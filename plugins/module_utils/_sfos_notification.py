@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the mailoauth.sophos collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Notification settings: from module options and the entity read from a firewall to the change to make.
+
+``plan_notification`` is a pure function; ``ensure_notification`` is the whole task on one firewall: one Get, the
+plan, and one Set only when something changes (never in check mode).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import (
+    SfosError, entity_fields, merged_entity, not_xml_safe)
+from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import oauth_element_names, oauth_supported
+
+ENTITY = "Notification"
+HIDDEN = "<hidden>"
+CHANGED = "<changed>"
+
+# option -> element of <Notification> (the names the Notification settings page maps to, all documented).
+MAIL_FIELDS = (
+    ("mail_server", "MailServer"),
+    ("mail_port", "Port"),
+    ("connection_security", "ConnectionSecurity"),
+    ("sender_address", "SenderAddress"),
+    ("recipients", "Recepient"),
+    ("management_interface", "ManagementInterface"),
+    ("ip_family", "IPFamily"),
+)
+OAUTH_PLAIN = ("provider", "client_id", "username")
+OAUTH_SECRETS = ("client_secret", "refresh_token")
+
+# What the Notification page suggests for a provider when OAuth is first set up and the user gave nothing else.
+PROVIDER_DEFAULTS = {
+    "Microsoft365": {"mail_server": "smtp.office365.com", "mail_port": 587, "connection_security": "STARTTLS"},
+    "Gmail": {"mail_server": "smtp.gmail.com", "mail_port": 587, "connection_security": "STARTTLS"},
+}
+OAUTH_AUTH_VALUE = "Enable"
+
+NOTIFICATION_ARGSPEC = {
+    "mail_server": {"type": "str"},
+    "mail_port": {"type": "int"},
+    "connection_security": {"type": "str", "choices": ["None", "STARTTLS", "SSLTLS"]},
+    "sender_address": {"type": "str"},
+    "recipients": {"type": "list", "elements": "str"},
+    "management_interface": {"type": "str"},
+    "ip_family": {"type": "str", "choices": ["IPv4", "IPv6"]},
+    "oauth": {"type": "dict", "options": {
+        "provider": {"type": "str", "default": "Microsoft365", "choices": ["Microsoft365", "Gmail"]},
+        "client_id": {"type": "str", "required": True},
+        "client_secret": {"type": "str", "no_log": True},
+        "refresh_token": {"type": "str", "no_log": True},
+        "username": {"type": "str", "required": True},
+    }},
+    "update_secrets": {"type": "str", "default": "on_create", "choices": ["on_create", "always"], "no_log": False},
+    "oauth_element_names": {"type": "dict", "options": {
+        "auth": {"type": "str"},
+        "provider": {"type": "str"},
+        "client_id": {"type": "str"},
+        "client_secret": {"type": "str", "no_log": False},
+        "refresh_token": {"type": "str", "no_log": False},
+        "username": {"type": "str"},
+    }},
+}
+EXTERNAL_MAIL_SERVER = "1"
+
+
+class Plan:
+    """The outcome of a comparison: what to send, whether secrets go with it, and the masked before/after."""
+
+    def __init__(self, updates, secrets_sent, before, after):
+        self.updates = updates
+        self.secrets_sent = secrets_sent
+        self.before = before
+        self.after = after
+
+    @property
+    def changed(self):
+        return bool(self.updates)
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return "Enable" if value else "Disable"
+    return str(value)
+
+
+def current_settings(fields, names):
+    """The comparable view of an entity (``fields`` from entity_fields); secrets masked."""
+    view = {option: fields.get(tag, "") for option, tag in MAIL_FIELDS}
+    view["notification_server"] = fields.get("NotificationServer", "")
+    if names:
+        view["authentication"] = fields.get(names["auth"], "")
+        view.update({"oauth_" + key: fields.get(names[key], "") for key in OAUTH_PLAIN})
+        view.update({"oauth_" + key: HIDDEN if fields.get(names[key]) else "" for key in OAUTH_SECRETS})
+    return view
+
+
+def oauth_configured(fields, names):
+    """True when the firewall already holds a complete OAuth block (secrets read back hashed, so only presence)."""
+    return bool(names) and fields.get(names["auth"]) == OAUTH_AUTH_VALUE and all(
+        fields.get(names[key]) for key in ("provider", "client_id") + OAUTH_SECRETS)
+
+
+def _check_text(option, value):
+    if not_xml_safe(value):
+        raise SfosError("Option %s holds a control character that the firewall cannot store" % option,
+                        code="invalid-option", hint="remove control characters (including CR) from %s" % option)
+
+
+def plan_notification(params, current, api_version, host):
+    """Compare the wanted settings with the entity read from the firewall; returns a :class:`Plan`.
+
+    ``params`` are the module options; ``current`` is the ``<Notification>`` element (or None).
+    """
+    fields = entity_fields(current)
+    oauth = params.get("oauth")
+    names = oauth_element_names(api_version, params.get("oauth_element_names"))
+    if oauth and not oauth_supported(api_version):
+        raise SfosError("Firewall %s runs XML API version %s, which has no OAuth 2.0 for notification e-mail" % (
+            host, api_version or "unknown"), code="oauth-unsupported",
+            hint="upgrade the firewall to a firmware with API version %s or later, or leave out the oauth option "
+                 "for this host" % "2100.1")
+    set_up = oauth_configured(fields, names)
+
+    wanted = {option: params.get(option) for option, dummy in MAIL_FIELDS}
+    if oauth and not set_up:
+        for option, value in PROVIDER_DEFAULTS.get(oauth["provider"], {}).items():
+            if wanted[option] is None:
+                wanted[option] = value
+    if wanted["recipients"] is not None:
+        wanted["recipients"] = ",".join(wanted["recipients"])
+    if wanted["mail_port"] is not None and not 1 <= wanted["mail_port"] <= 65535:
+        raise SfosError("Option mail_port must be between 1 and 65535, not %s" % wanted["mail_port"],
+                        code="invalid-option", hint="use the mail server's submission port (587 for Microsoft 365)")
+
+    updates = {}
+    for option, tag in MAIL_FIELDS:
+        if wanted[option] is not None:
+            value = _text(wanted[option])
+            _check_text(option, value)
+            if fields.get(tag, "") != value:
+                updates[tag] = value
+    if (oauth or params.get("mail_server")) and fields.get("NotificationServer") != EXTERNAL_MAIL_SERVER:
+        updates["NotificationServer"] = EXTERNAL_MAIL_SERVER
+
+    secrets_sent = False
+    if oauth:
+        plain = {"auth": OAUTH_AUTH_VALUE}
+        plain.update({key: oauth[key] for key in OAUTH_PLAIN if oauth.get(key) is not None})
+        oauth_changed = False
+        for key, value in plain.items():
+            _check_text("oauth." + key, value)
+            tag = names[key]
+            if fields.get(tag, "") != value:
+                updates[tag] = value
+                oauth_changed = True
+        given = [key for key in OAUTH_SECRETS if oauth.get(key)]
+        for key in given:
+            _check_text("oauth." + key, oauth[key])
+        need = (not set_up) or oauth_changed
+        if need and len(given) < len(OAUTH_SECRETS):
+            missing = ", ".join("oauth.%s" % key for key in OAUTH_SECRETS if key not in given)
+            raise SfosError("Firewall %s needs the OAuth secrets sent (%s)" % (
+                host, "OAuth is not set up yet" if not set_up else "a client ID, provider or username changes"),
+                code="missing-option", hint="give %s" % missing)
+        if given and (need or params.get("update_secrets") == "always"):
+            updates.update({names[key]: oauth[key] for key in given})
+            secrets_sent = True
+
+    before = current_settings(fields, names)
+    after_fields = dict(fields, **updates)
+    after = current_settings(after_fields, names)
+    if secrets_sent:
+        after.update({"oauth_" + key: CHANGED for key in OAUTH_SECRETS if oauth.get(key)})
+    return Plan(updates, secrets_sent, before, after)
+
+
+def ensure_notification(client, params, check_mode=False):
+    """Read, compare, and write when needed; returns the :class:`Plan`. Raises SfosError."""
+    reply = client.get(ENTITY)
+    plan = plan_notification(params, reply.entity, client.api_version, client.host)
+    if plan.changed and not check_mode:
+        client.update(merged_entity(reply.entity, ENTITY, plan.updates))
+    return plan

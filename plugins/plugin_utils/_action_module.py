@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the mailoauth.sophos collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Run module logic inside an action plugin: AnsibleModule's contract without a Python process per host.
+
+Private to this collection. An action plugin subclasses :class:`ActionModuleBase`, returns its argument spec from
+``argument_spec()`` and does its work in ``run_module(module, task_vars)`` with the familiar ``module.params``,
+``module.check_mode``, ``module.diff``, ``module.warn()``, ``module.fail_json()`` and ``module.exit_json()``.
+Options are validated by ansible-core's own ArgumentSpecValidator, so the spec is the one the module's
+DOCUMENTATION describes, and every no_log value (suboptions included) is masked in everything returned.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import traceback
+
+from ansible.module_utils.basic import remove_values
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+from ansible.plugins.action import ActionBase
+
+
+class _ModuleExit(Exception):
+    def __init__(self, result):
+        super().__init__()
+        self.result = result
+
+
+class AnsibleActionModule:
+    """The subset of AnsibleModule an action plugin needs; exit_json/fail_json end ``run_module``."""
+
+    def __init__(self, name, params, argument_spec, check_mode=False, diff=False, no_log=False,
+                 supports_check_mode=True, mutually_exclusive=None, required_together=None, required_one_of=None,
+                 required_if=None, required_by=None):
+        self._name = name
+        self.argument_spec = argument_spec
+        self.check_mode = check_mode
+        self.diff = diff
+        self.no_log = no_log
+        self.supports_check_mode = supports_check_mode
+        self._warnings = []
+        self._deprecations = []
+        self.params = copy.deepcopy(params)
+        validator = ArgumentSpecValidator(argument_spec, mutually_exclusive, required_together, required_one_of,
+                                          required_if, required_by)
+        result = validator.validate(self.params)
+        self.params = result.validated_parameters
+        self.no_log_values = set(result._no_log_values)  # pylint: disable=protected-access
+        for item in result._deprecations:  # pylint: disable=protected-access
+            self.deprecate(item.get("msg") or "Alias '%s' is deprecated" % item.get("name"),
+                           version=item.get("version"), date=item.get("date"),
+                           collection_name=item.get("collection_name"))
+        for item in result._warnings:  # pylint: disable=protected-access
+            self.warn("Both option %s and its alias %s are set." % (item["option"], item["alias"]))
+        if result.error_messages:
+            msg = result.errors.msg
+            if isinstance(result.errors[0], UnsupportedError):
+                msg = "Unsupported parameters for (%s) module: %s" % (name, msg)
+            self.fail_json(msg=msg)
+
+    def warn(self, warning):
+        self._warnings.append(str(warning))
+
+    def deprecate(self, msg, version=None, date=None, collection_name=None):
+        entry = {"msg": msg, "collection_name": collection_name}
+        entry.update({"date": date} if date else {"version": version})
+        self._deprecations.append(entry)
+
+    def _finish(self, result):
+        result.setdefault("invocation", {"module_args": self.params})
+        if self._warnings:
+            result["warnings"] = list(self._warnings)
+        if self._deprecations:
+            result["deprecations"] = list(self._deprecations)
+        raise _ModuleExit(remove_values(result, self.no_log_values))
+
+    def exit_json(self, **kwargs):
+        kwargs.setdefault("changed", False)
+        kwargs["failed"] = False
+        self._finish(kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs.update(failed=True, msg=msg)
+        self._finish(kwargs)
+
+
+class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
+    """Base for action plugins that carry a module's logic; see the module docstring."""
+
+    _VALID_ARGS = None  # the argument spec validates instead
+    supports_check_mode = True
+    # {option: (variable, ...)}: an option the task leaves unset takes the first of these host variables that is set.
+    option_variables = {}
+
+    @abc.abstractmethod
+    def argument_spec(self):
+        """Return ``(argument_spec, validator kwargs)``; kwargs: mutually_exclusive, required_if, ..."""
+
+    @abc.abstractmethod
+    def run_module(self, module, task_vars):
+        """Do the work; must end with module.exit_json() or module.fail_json()."""
+
+    def _variable_defaults(self, args, task_vars):
+        for option, variables in self.option_variables.items():
+            if args.get(option) is not None:
+                continue
+            for variable in variables:
+                if task_vars.get(variable) is not None:
+                    args[option] = self._templar.template(task_vars[variable])
+                    break
+        return args
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        module = None
+        try:
+            spec, kwargs = self.argument_spec()
+            args = self._variable_defaults(dict(self._task.args), task_vars)
+            module = AnsibleActionModule(
+                self._task.action, args, spec, check_mode=self._play_context.check_mode,
+                diff=self._play_context.diff, no_log=self._play_context.no_log,
+                supports_check_mode=self.supports_check_mode, **kwargs)
+            if module.check_mode and not self.supports_check_mode:
+                module.exit_json(skipped=True, msg="remote module (%s) does not support check mode" % self._task.action)
+            self.run_module(module, task_vars)
+            raise RuntimeError("Internal error: %s ended without exit_json or fail_json" % self._task.action)
+        except _ModuleExit as done:
+            result.update(done.result)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # Like a module crash, but never with an option's secret value in the message or traceback.
+            summary, crash = "%s: %s" % (type(exc).__name__, exc), traceback.format_exc()
+            if module is not None:
+                summary, crash = remove_values((summary, crash), module.no_log_values)
+            result.update(failed=True, msg="MODULE FAILURE: %s crashed (%s)" % (self._task.action, summary),
+                          exception=crash)
+        return result

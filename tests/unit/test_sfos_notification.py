@@ -1,0 +1,176 @@
+"""What sfos_notification decides to send, from the options and the entity a firewall returned."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
+    NOTIFICATION_ARGSPEC, plan_notification)
+from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError
+from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import (
+    FIRMWARE_PROFILES, oauth_element_names, oauth_supported)
+
+SECRET = "cs-<&>\"'-Geheimnis-ü"
+TOKEN = "0.AAAA-refresh-€"
+FRESH = [("MailServer", ""), ("Port", "25"), ("NotificationServer", "0"), ("AuthenticationRequired", "Disable"),
+         ("Username", ""), ("Password", ""), ("ConnectionSecurity", "None"), ("Certificate", "ApplianceCertificate"),
+         ("SenderAddress", ""), ("Recepient", ""), ("ManagementInterface", "None"), ("IPFamily", "IPv4"),
+         ("Oauth2Provider", ""), ("ClientID", ""), ("ClientSecret", ""), ("RefreshToken", "")]
+CONFIGURED = dict(FRESH, MailServer="smtp.office365.com", Port="587", NotificationServer="1",
+                  AuthenticationRequired="Enable", Username="alerts@contoso.com", ConnectionSecurity="STARTTLS",
+                  SenderAddress="alerts@contoso.com", Recepient="ops@contoso.com", Oauth2Provider="Microsoft365",
+                  ClientID="cid-1", ClientSecret="$sfos$ab$cd", RefreshToken="$sfos$ef$01")
+
+
+def entity(values):
+    element = ET.Element("Notification")
+    for tag, text in dict(values).items():
+        child = ET.SubElement(element, tag)
+        child.text = text
+        if tag in ("ClientSecret", "RefreshToken") and text:
+            child.set("hashform", "mode1")
+    return element
+
+
+def params(**overrides):
+    values = {name: spec.get("default") for name, spec in NOTIFICATION_ARGSPEC.items()}
+    values["oauth"] = {"provider": "Microsoft365", "client_id": "cid-1", "client_secret": SECRET,
+                       "refresh_token": TOKEN, "username": "alerts@contoso.com"}
+    values["sender_address"] = "alerts@contoso.com"
+    values["recipients"] = ["ops@contoso.com"]
+    values.update(overrides)
+    return values
+
+
+def plan(values=None, current=None, api_version="2200.1"):
+    return plan_notification(values or params(), entity(CONFIGURED if current is None else current), api_version,
+                             "fw01")
+
+
+def test_first_setup_sends_everything_with_the_providers_defaults():
+    result = plan(current=FRESH)
+    assert result.secrets_sent
+    assert result.updates == {
+        "MailServer": "smtp.office365.com", "Port": "587", "ConnectionSecurity": "STARTTLS",
+        "SenderAddress": "alerts@contoso.com", "Recepient": "ops@contoso.com", "NotificationServer": "1",
+        "AuthenticationRequired": "Enable", "Oauth2Provider": "Microsoft365", "ClientID": "cid-1",
+        "Username": "alerts@contoso.com", "ClientSecret": SECRET, "RefreshToken": TOKEN}
+
+
+def test_the_users_values_win_over_the_providers_defaults():
+    result = plan(params(mail_port=465, connection_security="SSLTLS"), current=FRESH)
+    assert result.updates["Port"] == "465"
+    assert result.updates["ConnectionSecurity"] == "SSLTLS"
+
+
+def test_a_configured_firewall_is_left_alone():
+    result = plan()
+    assert not result.changed
+    assert not result.secrets_sent
+    assert result.before == result.after
+
+
+def test_always_sends_the_secrets_and_says_so():
+    result = plan(params(update_secrets="always"))
+    assert result.changed
+    assert result.updates == {"ClientSecret": SECRET, "RefreshToken": TOKEN}
+    assert result.after["oauth_client_secret"] == "<changed>"
+
+
+def test_a_partial_update_changes_only_that_setting():
+    result = plan(params(oauth=None, sender_address=None, recipients=None, mail_port=2525))
+    assert result.updates == {"Port": "2525"}
+    assert not result.secrets_sent
+
+
+def test_a_new_client_id_sends_the_secrets_along():
+    values = params()
+    values["oauth"]["client_id"] = "cid-2"
+    result = plan(values)
+    assert result.secrets_sent
+    assert result.updates["ClientID"] == "cid-2"
+    assert result.updates["ClientSecret"] == SECRET
+
+
+def test_the_diff_never_shows_a_secret():
+    result = plan(current=FRESH)
+    shown = repr(result.before) + repr(result.after)
+    assert SECRET not in shown and TOKEN not in shown
+    assert result.before["oauth_client_secret"] == ""
+    assert result.after["oauth_refresh_token"] == "<changed>"
+    assert plan().before["oauth_client_secret"] == "<hidden>"
+
+
+def test_overridden_element_names_are_used():
+    current = [(("AppSecret" if tag == "ClientSecret" else tag), text) for tag, text in FRESH]
+    result = plan(params(oauth_element_names={"client_secret": "AppSecret"}), current=current)
+    assert result.updates["AppSecret"] == SECRET
+    assert "ClientSecret" not in result.updates
+
+
+def oauth_without(*keys):
+    values = params()
+    for key in keys:
+        values["oauth"][key] = None
+    return values
+
+
+def with_client_id(client_id, *missing):
+    values = oauth_without(*missing)
+    values["oauth"]["client_id"] = client_id
+    return values
+
+
+@pytest.mark.parametrize("values, current, api_version, option", [
+    (oauth_without("client_secret"), FRESH, "2200.1", "oauth.client_secret"),
+    (oauth_without("client_secret", "refresh_token"), FRESH, "2200.1", "oauth.refresh_token"),
+    (with_client_id("cid-2", "client_secret", "refresh_token"), CONFIGURED, "2200.1", "oauth.client_secret"),
+    (params(mail_port=70000), CONFIGURED, "2200.1", "mail_port"),
+    (params(mail_port=0), CONFIGURED, "2200.1", "mail_port"),
+    (params(sender_address="a\x07@b.c"), CONFIGURED, "2200.1", "sender_address"),
+    (with_client_id("cid\r2"), CONFIGURED, "2200.1", "oauth.client_id"),
+    (params(), FRESH[:12], "2000.1", "oauth"),
+    (params(), FRESH[:12], None, "oauth"),
+], ids=["first-setup-without-client-secret", "first-setup-without-secrets", "new-client-id-without-secrets",
+        "mail-port-too-high", "mail-port-zero", "control-character-in-sender", "carriage-return-in-client-id",
+        "oauth-on-firmware-without-oauth", "oauth-on-firmware-of-unknown-version"])
+def test_bad_input(values, current, api_version, option):
+    with pytest.raises(SfosError) as info:
+        plan(values, current, api_version)
+    assert option in str(info.value)
+
+
+def test_a_secret_with_a_control_character_is_refused_without_showing_it():
+    values = params()
+    values["oauth"]["client_secret"] = "visible-part\x01"
+    with pytest.raises(SfosError) as info:
+        plan(values, FRESH)
+    assert "oauth.client_secret" in str(info.value)
+    assert "visible-part" not in str(info.value) + repr(info.value.details())
+
+
+def test_mail_settings_work_without_oauth_on_old_firmware():
+    result = plan(params(oauth=None, mail_server="mail.example"), current=FRESH[:12], api_version="2000.1")
+    assert result.updates["MailServer"] == "mail.example"
+    assert "authentication" not in result.after
+
+
+@pytest.mark.parametrize("version, supported", [("1905.1", False), ("2000.1", False), ("2100.1", True),
+                                                ("2200.1", True), ("2300.2", True), ("", False), (None, False)])
+def test_oauth_support_follows_the_api_version(version, supported):
+    assert oauth_supported(version) is supported
+    assert (oauth_element_names(version) is not None) is supported
+
+
+def test_every_firmware_profile_names_every_field():
+    keys = set(FIRMWARE_PROFILES[0][1])
+    assert all(set(row) == keys for dummy, row in FIRMWARE_PROFILES)
+    assert oauth_element_names("2200.1", {"client_id": "AppID", "provider": None})["client_id"] == "AppID"
+
+
+def test_a_firewall_without_a_notification_entity_gets_a_complete_one():
+    result = plan_notification(params(), None, "2100.1", "fw01")
+    assert result.secrets_sent
+    assert result.updates["ClientSecret"] == SECRET
+    assert result.updates["MailServer"] == "smtp.office365.com"
+    assert result.before["oauth_client_id"] == ""

@@ -1,0 +1,95 @@
+"""Any Unicode value the XML API can carry arrives in the firewall's stored state exactly as given.
+
+The collection's real client (requests session, ElementTree, form encoding, defusedxml) talks to the SFOS emulator
+through an in-process transport adapter, so hypothesis can try many values without sockets.
+"""
+
+import urllib.parse
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings, strategies as st
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+
+from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
+    NOTIFICATION_ARGSPEC, ensure_notification)
+from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError, not_xml_safe
+from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import SfosClient
+from tests.sandbox._http import Request
+from tests.sandbox.sfos.app import FirewallApp
+from tests.sandbox.sfos.state import Firewall
+
+
+class InProcessAdapter(BaseAdapter):
+    """A requests transport that hands each request to an emulator app and returns its reply."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        parts = urllib.parse.urlsplit(request.url)
+        body = request.body.encode("utf-8") if isinstance(request.body, str) else (request.body or b"")
+        answer = self.app(Request(request.method, parts.path, dict(request.headers), body, "127.0.0.1", parts.port))
+        response = requests.Response()
+        response.status_code = answer.status
+        response.headers = CaseInsensitiveDict(answer.headers)
+        response._content = answer.body  # pylint: disable=protected-access
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self):
+        pass
+
+
+def client_for(firewall, password):
+    client = SfosClient("fw.test", firewall.username, password, ca_path="/nonexistent-ca.pem")
+    client.session.mount("https://", InProcessAdapter(FirewallApp(firewall)))
+    return client
+
+
+def options(**values):
+    result = {name: spec.get("default") for name, spec in NOTIFICATION_ARGSPEC.items()}
+    result.update(values)
+    return result
+
+
+# Everything XML 1.0 can carry; what it cannot is refused by the module (see test_bad_input in test_sfos_notification).
+carried = st.text(st.characters(codec="utf-8"), min_size=1).filter(lambda value: not not_xml_safe(value))
+
+
+def limited(size):
+    return carried.filter(lambda value: len(value) <= size)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(password=limited(50), secret=limited(300), token=limited(1000), username=limited(50), sender=limited(128),
+       recipients=st.lists(limited(40).filter(lambda value: "," not in value), min_size=1, max_size=3),
+       client_id=limited(100))
+def test_values_round_trip_exactly(password, secret, token, username, sender, recipients, client_id):
+    firewall = Firewall("fw01", password, "2200.1")
+    params = options(sender_address=sender, recipients=recipients, oauth={
+        "provider": "Microsoft365", "client_id": client_id, "client_secret": secret, "refresh_token": token,
+        "username": username})
+    client = client_for(firewall, password)
+    plan = ensure_notification(client, params)
+    stored = firewall.snapshot()["notification"]
+    assert plan.secrets_sent
+    assert (stored["ClientSecret"], stored["RefreshToken"], stored["Username"], stored["ClientID"]) == (
+        secret, token, username, client_id)
+    assert (stored["SenderAddress"], stored["Recepient"]) == (sender, ",".join(recipients))
+    again = ensure_notification(client, params)
+    assert not again.changed
+    assert firewall.snapshot()["counters"]["sets"] == 1
+
+
+@given(password=limited(40))
+def test_a_wrong_password_never_logs_in(password):
+    password = "canary-" + password
+    firewall = Firewall("fw01", password + "x", "2200.1")
+    with pytest.raises(SfosError) as info:
+        client_for(firewall, password).get("Notification")
+    assert info.value.code == "Authentication Failure"
+    assert password not in str(info.value)
