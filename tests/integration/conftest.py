@@ -41,6 +41,17 @@ class PlaybookRun:
                                                                               self.stderr[-5000:])
 
 
+@pytest.fixture(autouse=True)
+def clear_injected_faults(request):
+    """Faults a test injects into the Microsoft emulator end with that test (objects and state stay)."""
+    yield
+    if "sandbox" in request.fixturenames:
+        box = request.getfixturevalue("sandbox")
+        microsoft = box.services.get("microsoft")
+        if microsoft:
+            box.control(microsoft["login_url"], "faults", method="DELETE")
+
+
 @pytest.fixture
 def ansible_env(sandbox, tmp_path):
     """Environment for ansible-playbook: the collection from the checkout, the sandbox CA trusted."""
