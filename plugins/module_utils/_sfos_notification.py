@@ -38,6 +38,12 @@ PROVIDER_DEFAULTS = {
     "Gmail": {"mail_server": "smtp.gmail.com", "mail_port": 587, "connection_security": "STARTTLS"},
 }
 OAUTH_AUTH_VALUE = "Enable"
+# What to give when a required OAuth value is empty (often an unset fact of the tenant roles).
+OAUTH_EMPTY_HINTS = {
+    "client_id": ("application (client) ID of the Entra app",
+                  "firewall_notification_client_id or the fact mailoauth_client_id of the entra_app role"),
+    "username": ("sending mailbox", "firewall_notification_mailbox or the variable mailoauth_mailbox"),
+}
 
 NOTIFICATION_ARGSPEC = {
     "mail_server": {"type": "str"},
@@ -150,6 +156,11 @@ def plan_notification(params, current, api_version, host):
     if oauth:
         plain = {"auth": OAUTH_AUTH_VALUE}
         plain.update({key: oauth[key] for key in OAUTH_PLAIN if oauth.get(key) is not None})
+        for key in ("client_id", "username"):
+            if not oauth.get(key):
+                raise SfosError("Option oauth.%s is empty" % key, code="missing-option",
+                                hint="give the %s (the firewall_notification role takes it from %s)" % (
+                                    OAUTH_EMPTY_HINTS[key]))
         oauth_changed = False
         for key, value in plain.items():
             _check_text("oauth." + key, value)

@@ -129,10 +129,13 @@ def with_client_id(client_id, *missing):
     (params(mail_port=0), CONFIGURED, "2200.1", "mail_port"),
     (params(sender_address="a\x07@b.c"), CONFIGURED, "2200.1", "sender_address"),
     (with_client_id("cid\r2"), CONFIGURED, "2200.1", "oauth.client_id"),
+    (with_client_id(""), FRESH, "2200.1", "firewall_notification_client_id"),
+    (oauth_without("username"), CONFIGURED, "2200.1", "oauth.username"),
     (params(), FRESH[:12], "2000.1", "oauth"),
     (params(), FRESH[:12], None, "oauth"),
 ], ids=["first-setup-without-client-secret", "first-setup-without-secrets", "new-client-id-without-secrets",
         "mail-port-too-high", "mail-port-zero", "control-character-in-sender", "carriage-return-in-client-id",
+        "empty-client-id-names-the-role-variable", "no-mailbox",
         "oauth-on-firmware-without-oauth", "oauth-on-firmware-of-unknown-version"])
 def test_bad_input(values, current, api_version, option):
     with pytest.raises(SfosError) as info:

@@ -1,0 +1,385 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the mailoauth.sophos collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The firewall app's delegated sign-in: authorization URL (PKCE + state), redemption, refresh, loopback listener.
+
+The refresh token must come from a confidential client (client id + secret), because the firewall redeems it
+with the secret later; so every grant here goes through msal's ConfidentialClientApplication::
+
+    client = OAuthClient.from_params(module.params)                   # tenant, client id/secret, endpoints, CA
+    flow = client.start_flow(redirect_uri, scopes)                    # flow["auth_uri"], state, code_verifier
+    tokens = client.redeem_flow(flow, parse_redirect(pasted_url))     # TokenSet: refresh_token, user, scope
+    tokens = client.redeem_refresh_token(stored_refresh_token)
+
+msal reserves openid, profile and offline_access and always adds them, so they are removed from scope lists.
+"""
+
+from __future__ import annotations
+
+import html
+import http.server
+import re
+import threading
+import time
+import urllib.parse
+import warnings
+from dataclasses import dataclass, field
+
+from ansible_collections.mailoauth.sophos.plugins.module_utils.clouds import CLOUD_NAMES, resolve_cloud
+from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import (
+    IdentityError,
+    build_msal_app,
+    http_session,
+    identity_error_from_result,
+    jwt_claims,
+    requests,
+    scrub,
+)
+
+_TRACE_SUFFIX = re.compile(r"\s*(Trace ID:|Correlation ID:|Timestamp:|Request Id:).*$", re.S)
+
+RESERVED_SCOPES = frozenset(("openid", "profile", "offline_access"))
+DEFAULT_REDIRECT_URI = "http://localhost/"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+
+
+def msal_scopes(scopes):
+    """The scopes to hand msal: reserved ones removed (msal adds them), order kept, duplicates dropped."""
+    result = []
+    for scope in scopes or ():
+        for item in str(scope).split():
+            if item not in RESERVED_SCOPES and item not in result:
+                result.append(item)
+    if not result:
+        raise IdentityError("The scopes list holds no resource scope", code="scopes",
+                            hint="ask for the Exchange resource, e.g. https://outlook.office365.com/.default "
+                                 "(offline_access is always added)")
+    return result
+
+
+def default_scopes(cloud):
+    return [cloud.exchange_resource.rstrip("/") + "/.default", "offline_access"]
+
+
+def is_loopback_uri(uri):
+    parts = urllib.parse.urlsplit(uri)
+    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+def loopback_redirect_uri(registered, port):
+    """The registered ``http://localhost/`` with the listener's port; Entra ignores the port for loopback hosts."""
+    parts = urllib.parse.urlsplit(registered)
+    if not is_loopback_uri(registered):
+        raise IdentityError("The loopback sign-in needs a loopback redirect URI, got %s" % registered,
+                            code="redirect_uri",
+                            hint="register http://localhost/ on the app (entra_app redirect_uris) and set "
+                                 "redirect_uri to it, or use mode=authorization_response for %s" % registered)
+    return urllib.parse.urlunsplit(("http", "%s:%d" % (parts.hostname, port), parts.path or "/", "", ""))
+
+
+def parse_redirect(url):
+    """The query parameters of the URL the browser was sent to (code, state, or error + error_description)."""
+    text = (url or "").strip()
+    parts = urllib.parse.urlsplit(text)
+    params = dict(urllib.parse.parse_qsl(parts.query or parts.fragment, keep_blank_values=True))
+    if not params.get("code") and not params.get("error"):
+        raise IdentityError("The authorization response holds neither a code nor an error", code="authorization_response",
+                            hint="paste the whole address the browser shows after signing in; it starts with the "
+                                 "redirect URI and contains ?code=...&state=...")
+    return params
+
+
+def redirect_error(params, action):
+    """IdentityError for a redirect that carries error/error_description instead of a code."""
+    return flow_error({"error": params.get("error"), "error_description": params.get("error_description")}, action)
+
+
+_PAGE_ERROR = re.compile(r"AADSTS(50011|700016|90002)\b[:\s]*([^<]{0,300})")
+
+
+def check_authorize_page(session, url):
+    """Load the sign-in page once, as a browser would, and report the errors Entra shows there instead of redirecting.
+
+    An unregistered redirect URI (AADSTS50011) never reaches the redirect URI: the person would only see an error
+    page. Asking first turns it into an error naming the option to fix, before anyone is asked to sign in.
+    """
+    try:
+        response = session.get(url, allow_redirects=False)
+    except requests.RequestException:
+        return  # the browser will show the problem; the sign-in itself reports connection errors
+    if 300 <= response.status_code < 400:
+        return
+    found = _PAGE_ERROR.search(html.unescape(response.text or ""))
+    if found:
+        number = int(found.group(1))
+        description = _TRACE_SUFFIX.sub("", found.group(2)).strip().rstrip(". ")
+        raise flow_error({"error": "invalid_request", "error_codes": [number],
+                          "error_description": "AADSTS%d: %s" % (number, description)},
+                         "The sign-in page refused the request")
+
+
+@dataclass
+class TokenSet:
+    """What a successful redemption gives; only refresh_token is ever returned to a playbook (no_log)."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    scope: list
+    expires_in: int
+    user: str
+    tenant_id: str
+
+    def public(self):
+        return {"scope": self.scope, "expires_in": self.expires_in, "user": self.user, "tenant_id": self.tenant_id}
+
+
+# Codes met only in these flows (identity.py holds the hints shared with the automation sign-in).
+_FLOW_HINTS = {
+    "AADSTS500112": "redeem the code with the redirect URI of the sign-in that produced it (keep auth_flow unchanged)",
+    "AADSTS65004": "the user declined consent: grant admin consent (entra_admin_consent) and sign in again",
+    "AADSTS9002313": "the refresh token is malformed or truncated: copy it again or sign in again",
+    "AADSTS50034": "the account does not exist in the tenant: sign in as the sending mailbox",
+}
+
+
+def flow_error(result, action, secrets=()):
+    err = identity_error_from_result(result, action, secrets)
+    if not err.hint:
+        err.hint = _FLOW_HINTS.get(err.code)
+    return err
+
+
+def token_set(result, action, secrets=()):
+    if "access_token" not in result:
+        raise flow_error(result, action, secrets)
+    if not result.get("refresh_token"):
+        raise IdentityError("%s returned no refresh token" % action, code="offline_access",
+                            hint="the app needs the delegated offline_access permission with admin consent "
+                                 "(entra_app + entra_admin_consent)")
+    claims = result.get("id_token_claims") or {}
+    access = jwt_claims(result["access_token"])
+    user = (claims.get("preferred_username") or access.get("upn") or access.get("preferred_username")
+            or access.get("unique_name") or "")
+    scope = result.get("scope") or ""
+    return TokenSet(
+        access_token=result["access_token"], refresh_token=result["refresh_token"],
+        scope=scope.split() if isinstance(scope, str) else list(scope),
+        expires_in=int(result.get("expires_in") or 0), user=user,
+        tenant_id=claims.get("tid") or access.get("tid") or "")
+
+
+class OAuthClient:
+    """One confidential client (the firewall's app) on one authority, with the CA and endpoints the user gave."""
+
+    def __init__(self, authority_host, tenant_id, client_id, client_secret, session=None):
+        self.authority = "%s/%s" % (authority_host.rstrip("/"), tenant_id)
+        self.client_id = client_id
+        self._secret = client_secret
+        self._secrets = (client_secret,)
+        self.session = session or http_session()
+        self._app = None
+
+    @classmethod
+    def from_params(cls, params, session=None):
+        cloud = resolve_cloud(params.get("cloud") or "public", authority_host=params.get("authority_host"))
+        if not cloud.authority_host.startswith("https://"):
+            raise IdentityError("authority_host must be an https:// URL, got %s" % cloud.authority_host,
+                                code="authority_host", hint="use e.g. https://login.microsoftonline.com")
+        return cls(cloud.authority_host, params.get("tenant_id") or "common", params["client_id"],
+                   params.get("client_secret"), session or http_session(params.get("ca_path")))
+
+    def add_secret(self, value):
+        self._secrets += (value,)
+
+    @property
+    def app(self):
+        if self._app is None:
+            try:
+                self._app = build_msal_app(self.client_id, self.authority, self.session, self._secret)
+            except ValueError as exc:
+                raise IdentityError("Reading the sign-in metadata from %s failed: %s"
+                                    % (self.authority, scrub(str(exc), self._secrets)), code="authority",
+                                    hint="check tenant_id and cloud/authority_host") from None
+            except requests.RequestException as exc:
+                raise self._connection_error(exc) from None
+        return self._app
+
+    def _call(self, action, func, *args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+        except requests.RequestException as exc:
+            raise self._connection_error(exc) from None
+        return token_set(result, action, self._secrets)
+
+    def start_flow(self, redirect_uri, scopes, login_hint=None, prompt=None):
+        """msal's auth-code flow (state, PKCE verifier, nonce); flow["auth_uri"] is the URL to open."""
+        app = self.app
+        # form_post needs a web server that receives a POST; the loopback listener and a pasted address bar URL
+        # both need the code in the query, so msal's advice does not apply here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+            flow = app.initiate_auth_code_flow(msal_scopes(scopes), redirect_uri=redirect_uri,
+                                               login_hint=login_hint or None, prompt=prompt or None,
+                                               response_mode="query")
+        check_authorize_page(self.session, flow["auth_uri"])
+        return flow
+
+    def redeem_flow(self, flow, params):
+        """Check the redirect's state against the flow and redeem its code (PKCE verifier from the flow)."""
+        if params.get("state") != flow.get("state"):
+            raise IdentityError("The authorization response belongs to another sign-in (state does not match)",
+                                code="state_mismatch",
+                                hint="use the redirect URL of the sign-in started with this auth_flow / state; "
+                                     "start a new sign-in if in doubt")
+        action = "Redeeming the authorization code for %s" % self.client_id
+        if params.get("error"):
+            raise redirect_error(params, "The sign-in")
+        try:
+            return self._call(action, self.app.acquire_token_by_auth_code_flow, dict(flow), params)
+        except ValueError as exc:
+            raise IdentityError("%s failed: %s" % (action, scrub(str(exc).split(":", maxsplit=1)[0], self._secrets)),
+                                code="auth_flow",
+                                hint="pass the auth_flow returned by oauth_authorize_url unchanged") from None
+
+    def redeem_refresh_token(self, refresh_token, scopes):
+        self.add_secret(refresh_token)
+        return self._call("Redeeming the refresh token for %s" % self.client_id,
+                          self.app.acquire_token_by_refresh_token, refresh_token, msal_scopes(scopes))
+
+    def password_grant(self, username, password, scopes):
+        self.add_secret(password)
+        _skip_user_realm_discovery_on_custom_port(self.authority)
+        return self._call("Signing in %s with a password (ROPC)" % username,
+                          self.app.acquire_token_by_username_password, username, password, msal_scopes(scopes))
+
+    def _connection_error(self, exc):
+        return IdentityError("Could not reach the sign-in endpoint %s (%s)" % (self.authority, type(exc).__name__),
+                             code="connection",
+                             hint="check cloud/authority_host, the network or proxy, and ca_path for TLS trust")
+
+
+def _skip_user_realm_discovery_on_custom_port(authority):
+    """msal builds its user-realm URL from the host name alone and drops an explicit port (a proxy, a sandbox), so
+    the lookup would go to port 443 of that host. A host on another port is a proxy or a test double, not a federated
+    realm: mark it as one without user-realm discovery, which is msal's own fallback to the plain password grant."""
+    parts = urllib.parse.urlsplit(authority)
+    if parts.port and parts.port != 443:
+        try:
+            from msal.authority import Authority  # pylint: disable=import-outside-toplevel
+            Authority._domains_without_user_realm_discovery.add(parts.hostname)  # pylint: disable=protected-access
+        except (ImportError, AttributeError):
+            pass
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loopback listener (RFC 8252 section 7.3): 127.0.0.1 only, one sign-in, state checked before it counts.
+
+_PAGE = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%s</title></head>"
+         "<body><h1>%s</h1><p>%s</p></body></html>")
+
+
+class _RedirectHandler(http.server.BaseHTTPRequestHandler):
+    server_version = "mailoauth"
+    sys_version = ""
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        listener = self.server.listener
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query, keep_blank_values=True))
+        if not params.get("code") and not params.get("error"):
+            self._answer(404, "Not found", "Nothing here.", "This address only receives the sign-in redirect.")
+            return
+        if params.get("state") != listener.state:
+            listener.rejected += 1
+            self._answer(400, "Sign-in not accepted", "This sign-in does not belong to the running playbook.",
+                         "The state parameter does not match. Start the sign-in from the URL the playbook printed.")
+            return
+        if params.get("error"):
+            self._answer(200, "Sign-in failed", "The sign-in failed.",
+                         "Return to the terminal: the playbook reports the reason.")
+        else:
+            self._answer(200, "Signed in", "Sign-in complete.", "You can close this window and return to the terminal.")
+        listener.deliver(params)
+
+    def _answer(self, status, title, heading, text):
+        body = (_PAGE % (html.escape(title), html.escape(heading), html.escape(text))).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        # The request line carries the authorization code: never log it.
+        return
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False
+
+
+class LoopbackListener:
+    """Listens on 127.0.0.1:port for the redirect; ``wait(timeout)`` returns its query parameters or None."""
+
+    def __init__(self, port=0, host="127.0.0.1"):
+        self.state = None
+        self.rejected = 0
+        self._params = None
+        self._event = threading.Event()
+        try:
+            self._server = _Server((host, port), _RedirectHandler)
+        except OSError as exc:
+            raise IdentityError("Cannot listen on %s:%s for the sign-in redirect (%s)" % (host, port, exc.strerror),
+                                code="loopback_port",
+                                hint="choose another loopback_port, or 0 for any free port") from None
+        self._server.listener = self
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+
+    def start(self, state):
+        self.state = state
+        self._thread.start()
+        return self
+
+    def deliver(self, params):
+        if self._params is None:
+            self._params = params
+            self._event.set()
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while not self._event.wait(min(1.0, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return None
+        return self._params
+
+    def close(self):
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Options shared by oauth_authorize_url, oauth_refresh_token and smtp_oauth_check (doc_fragments/oauth_client.py)
+
+
+def oauth_client_argument_spec(secret_required=True):
+    spec = {
+        "cloud": {"type": "str", "default": "public", "choices": list(CLOUD_NAMES)},
+        "authority_host": {"type": "str"},
+        "tenant_id": {"type": "str", "default": "common"},
+        "client_id": {"type": "str", "required": True},
+        "scopes": {"type": "list", "elements": "str"},
+        "ca_path": {"type": "path"},
+    }
+    if secret_required:
+        spec["client_secret"] = {"type": "str", "required": True, "no_log": True}
+    return spec
+
+
+def requested_scopes(params):
+    return params.get("scopes") or default_scopes(resolve_cloud(params.get("cloud") or "public"))

@@ -1,0 +1,58 @@
+"""An inventory for the sandbox, written the way examples/fleet/ is: endpoints in group_vars, secrets in ansible-vault.
+
+Used by `make demo` and by the end-to-end tests, so both run the playbooks exactly as a user would.
+"""
+
+import os
+import secrets
+import sys
+
+from ansible.parsing.vault import VaultLib, VaultSecret
+
+
+def vaulted(vault, value):
+    body = vault.encrypt(value).decode("ascii")
+    return "!vault |\n" + "".join("  " + line + "\n" for line in body.splitlines())
+
+
+def write_inventory(box, workdir):
+    ms = box.services["microsoft"]
+    smtp = box.services["smtp"]
+    firewalls = box.services["sfos"]["firewalls"]
+    password_file = os.path.join(workdir, "vault-password")
+    with open(os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(24))
+    with open(password_file, encoding="utf-8") as handle:
+        vault = VaultLib([("default", VaultSecret(handle.read().encode("utf-8")))])
+    inventory = os.path.join(workdir, "inventory")
+    for sub in ("group_vars/all", "group_vars/firewalls", "host_vars"):
+        os.makedirs(os.path.join(inventory, sub), exist_ok=True)
+    with open(os.path.join(inventory, "hosts.yml"), "w", encoding="utf-8") as handle:
+        handle.write("firewalls:\n  hosts:\n")
+        for fw in firewalls:
+            handle.write("    %s:\n      sfos_host: %s\n      sfos_port: %d\n" % (fw["name"], fw["host"], fw["port"]))
+    for fw in firewalls:
+        os.makedirs(os.path.join(inventory, "host_vars", fw["name"]), exist_ok=True)
+        with open(os.path.join(inventory, "host_vars", fw["name"], "vault.yml"), "w", encoding="utf-8") as handle:
+            handle.write("sfos_username: %s\nsfos_password: %s" % (fw["username"], vaulted(vault, fw["password"])))
+    with open(os.path.join(inventory, "group_vars", "firewalls", "sfos.yml"), "w", encoding="utf-8") as handle:
+        handle.write("ansible_connection: local\nsfos_ca_path: %s\n"
+                     "firewall_notification_recipients:\n  - soc@%s\n" % (box.ca_file, ms["tenant"]["domain"]))
+    with open(os.path.join(inventory, "group_vars", "all", "tenant.yml"), "w", encoding="utf-8") as handle:
+        handle.write(
+            "# The sandbox's endpoints: on a real tenant leave these out (mailoauth_cloud picks the defaults).\n"
+            "mailoauth_authority_host: %s\nmailoauth_graph_endpoint: %s\nmailoauth_exchange_endpoint: %s\n"
+            "mailoauth_smtp_host: %s\nmailoauth_smtp_port: %d\nmailoauth_ca_path: %s\n"
+            "mailoauth_tenant_id: %s\nmailoauth_mailbox: %s\n"
+            "mailoauth_automation_client_id: %s\nmailoauth_automation_client_secret: %s"
+            "mailoauth_credentials_file: %s\nmailoauth_vault_password_file: %s\n" % (
+                ms["login_url"], ms["graph_url"], ms["exchange_url"], smtp["host"], smtp["port"], box.ca_file,
+                ms["tenant"]["id"], ms["mailbox"]["upn"], ms["automation_app"]["client_id"],
+                vaulted(vault, ms["automation_app"]["client_secret"]),
+                os.path.join(inventory, "group_vars", "all", "mailoauth_credentials.yml"), password_file))
+    browser_password = os.path.join(workdir, "mailbox-password")
+    with open(os.open(browser_password, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(ms["mailbox"]["password"])
+    browser = "%s -m tests.sandbox.browser --user %s --password-file %s --ca-file %s %%s" % (
+        sys.executable, ms["mailbox"]["upn"], browser_password, box.ca_file)
+    return inventory, password_file, browser
