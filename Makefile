@@ -51,6 +51,7 @@ lint: collection ee-context
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
 	$(BIN)/ansible-lint --offline --profile production roles playbooks extensions/awx/configure_awx.yml
+	docs/sphinx/build.sh
 
 ee-context: venv
 	rm -rf $(BUILD)/ee
