@@ -172,6 +172,7 @@ def oauth_args(**overrides):
 @pytest.mark.parametrize("args, firewall_config, host_vars, expected", [
     (oauth_args(mail_port=70000), {}, {}, "mail_port must be between 1 and 65535"),
     ({"oauth": {"client_id": "cid", "username": MAILBOX}}, {}, {}, "give oauth.client_secret, oauth.refresh_token"),
+    (oauth_args(oauth=dict(OAUTH, client_id="", username=MAILBOX)), {}, {}, "firewall_notification_client_id"),
     (oauth_args(connection_security="TLS"), {}, {}, "connection_security must be one of"),
     (oauth_args(mail_sever="typo"), {}, {}, "Unsupported parameters"),
     (oauth_args(), {}, {"sfos_password": None}, "set the password option or the inventory variable sfos_password"),
@@ -184,7 +185,8 @@ def oauth_args(**overrides):
     (oauth_args(), {"api_enabled": False}, {}, "Backup & firmware > API"),
     (oauth_args(), {}, {"sfos_ca_path": None}, "set ca_path"),
     (oauth_args(), {"require_api_version": True}, {}, "sfos_api_version"),
-], ids=["mail_port-out-of-range", "first-setup-without-secrets", "connection_security-not-a-choice",
+], ids=["mail_port-out-of-range", "first-setup-without-secrets", "empty-client-id-names-the-role-variable",
+        "connection_security-not-a-choice",
         "misspelt-option", "no-firewall-password", "firmware-without-oauth", "wrong-element-name-for-firmware",
         "api-user-without-write-access", "firewall-too-slow", "html-error-page", "http-500",
         "api-disabled", "certificate-not-trusted", "firmware-wants-an-api-version"])
