@@ -2,22 +2,11 @@
 
 import pytest
 
-from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, Harness
+from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT
 
 EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    emulator = Harness(str(tmp_path_factory.mktemp("microsoft")))
-    yield emulator
-    emulator.close()
-
-
-@pytest.fixture
-def ms(harness):
-    harness.control("reset", "POST")
-    return harness
 
 
 def invoke(ms, cmdlet, params=None, who="automation_app", tenant=None):

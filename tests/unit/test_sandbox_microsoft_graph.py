@@ -5,22 +5,10 @@ import urllib.parse
 
 import pytest
 
-from tests.sandbox.microsoft.harness import Harness
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    emulator = Harness(str(tmp_path_factory.mktemp("microsoft")))
-    yield emulator
-    emulator.close()
-
-
-@pytest.fixture
-def ms(harness):
-    harness.control("reset", "POST")
-    return harness
 
 
 @pytest.fixture

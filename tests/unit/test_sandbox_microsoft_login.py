@@ -15,17 +15,6 @@ from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, GRAPH_DEFAULT, Har
 LOOPBACK = "http://localhost:53682/"
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    emulator = Harness(str(tmp_path_factory.mktemp("microsoft")))
-    yield emulator
-    emulator.close()
-
-
-@pytest.fixture
-def ms(harness):
-    harness.control("reset", "POST")
-    return harness
 
 
 def claims_of(token):
