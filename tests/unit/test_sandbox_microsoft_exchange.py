@@ -7,8 +7,6 @@ from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT
 EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 
 
-
-
 def invoke(ms, cmdlet, params=None, who="automation_app", tenant=None):
     token = ms.app_token(who, EXCHANGE_DEFAULT)
     url = "%s/adminapi/beta/%s/InvokeCommand" % (ms.ready["exchange_url"], tenant or ms.tenant)

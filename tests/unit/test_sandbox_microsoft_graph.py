@@ -9,8 +9,6 @@ import pytest
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 
-
-
 @pytest.fixture
 def graph(ms):
     return ms.session(ms.app_token())

@@ -10,11 +10,9 @@ import msal
 import pytest
 
 from tests.sandbox.browser import BrowserError, sign_in
-from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, GRAPH_DEFAULT, Harness, pkce_pair
+from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, GRAPH_DEFAULT, pkce_pair
 
 LOOPBACK = "http://localhost:53682/"
-
-
 
 
 def claims_of(token):
