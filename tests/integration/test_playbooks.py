@@ -9,6 +9,7 @@ firewall stored actually works - its refresh token is redeemed with its client s
 import csv
 import json
 import os
+import re
 import ssl
 import sys
 import urllib.error
@@ -19,6 +20,7 @@ import pytest
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
+from tests.sandbox import browser
 from tests.sandbox.client import Sandbox
 from tests.sandbox.inventory import write_inventory
 
@@ -146,6 +148,21 @@ def test_setup_in_check_mode_after_convergence_predicts_no_change(fleet, play):
     assert run.changed() == 0, run
 
 
+def test_credentials_injected_by_awx_are_reused(fleet, play):
+    """AWX gives the stored secret and refresh token as mailoauth_awx_* extra vars and has no credentials file."""
+    secret, refresh_token = stored_credentials(fleet)
+    path = os.path.join(fleet["inventory"], "group_vars", "all", "mailoauth_credentials.yml")
+    os.rename(path, path + ".away")
+    try:
+        run = play("setup.yml", extra_vars={"mailoauth_awx_client_secret": secret,
+                                            "mailoauth_awx_refresh_token": refresh_token})
+    finally:
+        os.rename(path + ".away", path)
+    assert run.rc == 0, run
+    assert run.changed() == 0, run
+    assert len(our_app(tenant(fleet["box"]))["passwordCredentials"]) == 1
+
+
 def test_verify_reports_ok_then_finds_drift_without_fixing_it(fleet, play, tmp_path):
     box = fleet["box"]
     run = play("verify.yml", extra_vars={"mailoauth_report_dir": str(tmp_path)})
@@ -219,6 +236,44 @@ def test_no_secret_appears_in_any_output(fleet, play):
     for value in values:
         assert value not in run.output
         assert value not in box.log_text()
+
+
+
+def test_headless_first_setup_spans_two_runs(tmp_path_factory, run_playbook):
+    """The AWX way: run 1 shows the sign-in URL and stops, run 2 takes the address the browser ended on."""
+    box = Sandbox.start(str(tmp_path_factory.mktemp("headless-sandbox")), firewalls=2)
+    try:
+        inventory, password_file, dummy = write_inventory(box, str(tmp_path_factory.mktemp("headless-inventory")))
+        fleet = {"inventory": inventory, "password_file": password_file}
+
+        def setup(**extra):
+            return run_playbook(os.path.join("playbooks", "setup.yml"), inventory=inventory,
+                                extra_vars=dict(refresh_token_mode="authorization_response", **extra),
+                                args=("--vault-password-file", password_file), env={"REQUESTS_CA_BUNDLE": ""})
+
+        first = setup()
+        assert first.rc != 0, first
+        urls = re.findall(r"https://127\.0\.0\.1:\d+/\S+/oauth2/v2\.0/authorize\?[^\s\"']+", first.output)
+        assert urls, first
+        assert not any(firewall_state(box, fw)["notification"]["ClientID"] for fw in box.services["sfos"]["firewalls"])
+        secret_file = os.path.join(inventory, "group_vars", "all", "mailoauth_credentials.yml")
+        assert os.path.exists(secret_file)  # the new client secret survived the stop, vault-encrypted
+
+        mailbox = box.services["microsoft"]["mailbox"]
+        landed = browser.sign_in(urls[-1], mailbox["upn"], mailbox["password"], box.ca_file, follow=False)
+        second = setup(refresh_token_authorization_response=landed)
+        assert second.rc == 0, second
+        app = our_app(tenant(box))
+        assert len(app["passwordCredentials"]) == 1  # run 2 used the secret of run 1, it made no second one
+        secret, refresh_token = stored_credentials(fleet)
+        for fw in box.services["sfos"]["firewalls"]:
+            stored = firewall_state(box, fw)["notification"]
+            assert (stored["ClientID"], stored["ClientSecret"], stored["RefreshToken"]) == (
+                app["appId"], secret, refresh_token)
+            assert redeem_as_firewall(box, stored)[0] == 200
+        assert landed.split("code=")[1].split("&")[0] not in second.output
+    finally:
+        box.stop()
 
 
 if __name__ == "__main__":
