@@ -83,6 +83,12 @@ class ActionModule(ActionModuleBase):
         params = module.params
         if params.get("auth_flow") and params["auth_flow"].get("code_verifier"):
             module.no_log_values.add(str(params["auth_flow"]["code_verifier"]))
+        if not 0 <= params["loopback_port"] <= 65535:
+            module.fail_json(msg="Option loopback_port must be between 0 and 65535, not %d: leave it at 0 (any free "
+                                 "port) or give a free port" % params["loopback_port"], code="loopback_port")
+        if params["timeout"] < 1:
+            module.fail_json(msg="Option timeout must be at least 1 second, not %d: give the seconds to wait for the "
+                                 "sign-in (default 300)" % params["timeout"], code="timeout")
         mode = choose_mode(params)
         scopes = requested_scopes(params)
         try:
@@ -94,7 +100,7 @@ class ActionModule(ActionModuleBase):
                 module.exit_json(changed=True, mode=mode, redirect_uri=params["redirect_uri"],
                                  msg="check mode: the %s sign-in was not started" % mode)
             elif mode == "authorization_response":
-                tokens = self._authorization_response(client, params)
+                tokens = self._authorization_response(client, params, scopes)
                 changed = True
             elif mode == "password":
                 tokens = client.password_grant(params["username"], params["password"], scopes)
@@ -114,14 +120,15 @@ class ActionModule(ActionModuleBase):
 
     _redirect_uri = None
 
-    def _authorization_response(self, client, params):
+    def _authorization_response(self, client, params, scopes):
         response = parse_redirect(params["authorization_response"])
-        if not params.get("auth_flow"):
-            raise IdentityError("mode=authorization_response needs the sign-in it answers", code="auth_flow",
-                                hint="pass auth_flow as returned by the oauth_authorize_url task that made the URL")
-        flow = dict(params["auth_flow"])
-        self._redirect_uri = flow.get("redirect_uri")
-        return client.redeem_flow(flow, response)
+        if params.get("auth_flow"):
+            flow = dict(params["auth_flow"])
+            self._redirect_uri = flow.get("redirect_uri")
+            return client.redeem_flow(flow, response)
+        # No flow kept (an AWX job cannot hand one to the next): rebuild it from the state in the pasted address.
+        self._redirect_uri = params["redirect_uri"]
+        return client.redeem_stateless(response, params["redirect_uri"], scopes)
 
     def _loopback(self, client, params, scopes):
         if not is_loopback_uri(params["redirect_uri"]):

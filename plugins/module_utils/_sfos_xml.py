@@ -41,6 +41,8 @@ _NOT_XML_SAFE = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff\ud800-\u
 # Codes whose write went through even when the text says otherwise (reference: 202/217/222 "Unable to get status").
 SUCCESS_CODES = frozenset(("200", "201", "202", "216", "217", "222"))
 EMPTY_GET_TEXT = "No. of records Zero."
+# A Notification reply is a few kilobytes; anything this large is an error page, a proxy's stream or an attack.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
 REQUEST = "API request"
 
 _STATUS_HINTS = {
@@ -100,6 +102,11 @@ def parse_reply(text, entity_tag, host):
 
     Returns a :class:`Reply`; raises :class:`SfosError` for every failure.
     """
+    if len(text or "") > MAX_REPLY_BYTES:
+        raise SfosError("Firewall %s answered with %d bytes, more than an XML API reply can be (%d)"
+                        % (host, len(text), MAX_REPLY_BYTES), code="reply-too-large",
+                        hint="check that host and port point at the firewall's admin API (webconsole/APIController) "
+                             "and that no proxy is in between")
     try:
         root = SafeET.fromstring(text)
     except (ET.ParseError, DefusedXmlException, ValueError):

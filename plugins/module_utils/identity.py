@@ -190,6 +190,14 @@ def identity_error_from_result(result, action, secrets=()):
                          request_id=result.get("trace_id") or result.get("correlation_id"))
 
 
+def sign_in_service_error(action, exc):
+    """msal raises (no JSON body to read) when the token endpoint answers 5xx: a transient outage of the service."""
+    return IdentityError("%s failed: the sign-in service answered %s" % (action, str(exc).split(",", maxsplit=1)[0]),
+                         code="service_unavailable",
+                         hint="the Microsoft identity platform had a transient failure; nothing was changed, run "
+                              "again in a few minutes")
+
+
 def scrub(text, secrets):
     """Replace every known secret value in ``text`` by <hidden> (a last line of defence for messages)."""
     for value in secrets:
@@ -427,6 +435,8 @@ class EntraIdentity:
             result = app.acquire_token_for_client(scopes=[resource + "/.default"])
         except requests.RequestException as exc:
             raise self._connection_error(exc) from None
+        except msal.exceptions.MsalServiceError as exc:
+            raise sign_in_service_error(action, exc) from None
         except ValueError as exc:
             raise IdentityError(scrub("%s failed: %s" % (action, exc), self._secrets), code="client_credential",
                                 hint="check client_certificate_path and client_certificate_password") from None

@@ -13,11 +13,19 @@ with the secret later; so every grant here goes through msal's ConfidentialClien
     tokens = client.redeem_flow(flow, parse_redirect(pasted_url))     # TokenSet: refresh_token, user, scope
     tokens = client.redeem_refresh_token(stored_refresh_token)
 
+A headless sign-in (AWX) spans two job runs with nothing carried between them but the URL the person pastes::
+
+    flow = client.start_flow(redirect_uri, scopes, stateless=True)    # run 1: show flow["auth_uri"], stop
+    tokens = client.redeem_stateless(parse_redirect(pasted_url), redirect_uri, scopes)   # run 2
+
 msal reserves openid, profile and offline_access and always adds them, so they are removed from scope lists.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import html
 import http.server
 import re
@@ -26,6 +34,7 @@ import time
 import urllib.parse
 import warnings
 from dataclasses import dataclass, field
+from secrets import token_urlsafe
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils.clouds import CLOUD_NAMES, resolve_cloud
 from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import (
@@ -34,8 +43,10 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import (
     http_session,
     identity_error_from_result,
     jwt_claims,
+    msal,
     requests,
     scrub,
+    sign_in_service_error,
 )
 
 _TRACE_SUFFIX = re.compile(r"\s*(Trace ID:|Correlation ID:|Timestamp:|Request Id:).*$", re.S)
@@ -120,6 +131,106 @@ def check_authorize_page(session, url):
                          "The sign-in page refused the request")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The headless sign-in across two job runs (AWX): the second run rebuilds the flow from the pasted URL.
+#
+# msal keeps the one-time values of a sign-in (PKCE verifier, nonce) in a flow dict the caller must store until the
+# redirect comes back, and nothing is shared between two AWX jobs. So run 1 does not draw them at random: it draws
+# a random state and derives them from it with the app's client secret (HMAC-SHA256 under distinct labels); run 2
+# derives them again from the state in the pasted URL. Why this keeps the protections:
+# - PKCE binds the code to whoever holds the verifier. Here that is whoever holds the client secret, and a
+#   confidential client's code cannot be redeemed without the client secret anyway (AADSTS7000218): someone who
+#   intercepts the code (it is in the pasted URL) still needs the secret, exactly as with a random verifier.
+# - The state stays random per sign-in (and is checked): it carries a tag, an HMAC of its random part, so a state
+#   that was tampered with or made elsewhere (another app, another secret, msal's own random state) is refused here
+#   with a clear message before the code is sent anywhere. A code and a state from two different sign-ins fail at
+#   the token endpoint (the derived verifier does not match that code's challenge, AADSTS501481).
+# - The nonce (which ties the ID token to this sign-in) is derived the same way; msal sends its SHA-256 and checks
+#   the ID token against it as usual.
+# - The code itself stays single-use and short-lived (Entra: AADSTS54005, AADSTS70008).
+# - As with any pasted address, whoever may launch the second run can paste a sign-in of their own; the
+#   refresh_token role checks that the token belongs to the sending mailbox.
+
+_STATE_LABEL = "mailoauth-state:"
+_PKCE_LABEL = "mailoauth-pkce:"
+_NONCE_LABEL = "mailoauth-nonce:"
+_STATE_TAG_LENGTH = 22          # 132 bits of HMAC-SHA256
+_STATE = re.compile(r"^([A-Za-z0-9_-]{16,})\.([A-Za-z0-9_-]{%d})$" % _STATE_TAG_LENGTH)
+
+
+def _mac(client_secret, label, value):
+    """base64url (no padding) of HMAC-SHA256(client_secret, label + value): 43 characters of [A-Za-z0-9_-]."""
+    digest = hmac.new(client_secret.encode("utf-8"), (label + value).encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def new_state(client_secret, random_part=None):
+    """A fresh random state with its tag: ``<random>.<HMAC tag>``."""
+    random_part = random_part or token_urlsafe(18)
+    return "%s.%s" % (random_part, _mac(client_secret, _STATE_LABEL, random_part)[:_STATE_TAG_LENGTH])
+
+
+def state_is_ours(client_secret, state):
+    """Whether ``state`` was made by new_state with this client secret (constant-time comparison)."""
+    found = _STATE.match(state or "")
+    if not found or not client_secret:
+        return False
+    expected = _mac(client_secret, _STATE_LABEL, found.group(1))[:_STATE_TAG_LENGTH]
+    return hmac.compare_digest(found.group(2), expected)
+
+
+def derived_secrets(client_secret, state):
+    """The PKCE code verifier (RFC 7636: 43 characters of the unreserved set) and the OIDC nonce of a sign-in."""
+    return _mac(client_secret, _PKCE_LABEL, state), _mac(client_secret, _NONCE_LABEL, state)
+
+
+def pkce_challenge(code_verifier):
+    """RFC 7636 S256: base64url(SHA-256(verifier)) without padding."""
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def nonce_hash(nonce):
+    """What msal (1.39, oauth2cli.oidc) sends as ``nonce`` and expects back in the ID token: hex SHA-256."""
+    return hashlib.sha256(nonce.encode("ascii")).hexdigest()
+
+
+def msal_flow_scope(scopes):
+    """The ``scope`` list msal's flow holds: the resource scopes plus the reserved ones msal always adds."""
+    return msal_scopes(scopes) + sorted(RESERVED_SCOPES)
+
+
+def with_derived_secrets(flow, client_secret):
+    """msal's flow with its random PKCE verifier and nonce replaced by the ones derived from its state.
+
+    The authorization URL is msal's own (same parameters, client_info, login hint...); only the code_challenge and
+    the nonce in it are swapped for the derived values, so the redirect can be redeemed by a rebuilt flow.
+    """
+    verifier, nonce = derived_secrets(client_secret, flow["state"])
+    parts = urllib.parse.urlsplit(flow["auth_uri"])
+    params = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    replace = {"code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256", "nonce": nonce_hash(nonce)}
+    if not set(replace) <= {key for key, dummy in params}:
+        raise IdentityError("msal built an authorization URL without PKCE or nonce; the headless sign-in cannot "
+                            "rebuild it", code="msal", hint="install msal >= 1.28 (see requirements.txt)")
+    query = urllib.parse.urlencode([(key, replace.get(key, value)) for key, value in params])
+    return dict(flow, auth_uri=urllib.parse.urlunsplit(parts._replace(query=query)), code_verifier=verifier,
+                nonce=nonce)
+
+
+def rebuild_flow(client_secret, state, redirect_uri, scopes):
+    """The flow of a headless sign-in, from the state the redirect carries back: what run 2 redeems with."""
+    if not state_is_ours(client_secret, state):
+        raise IdentityError(
+            "The pasted address does not come from a sign-in URL made for this app with this client secret "
+            "(its state is missing, altered or from another sign-in)", code="authorization_response",
+            hint="run again without refresh_token_authorization_response (authorization_response) for a new sign-in "
+                 "URL, sign in there, and paste the whole address the browser ends on, unchanged")
+    verifier, nonce = derived_secrets(client_secret, state)
+    return {"state": state, "redirect_uri": redirect_uri, "scope": msal_flow_scope(scopes), "code_verifier": verifier,
+            "nonce": nonce, "claims_challenge": None}
+
+
 @dataclass
 class TokenSet:
     """What a successful redemption gives; only refresh_token is ever returned to a playbook (no_log)."""
@@ -137,7 +248,8 @@ class TokenSet:
 
 # Codes met only in these flows (identity.py holds the hints shared with the automation sign-in).
 _FLOW_HINTS = {
-    "AADSTS500112": "redeem the code with the redirect URI of the sign-in that produced it (keep auth_flow unchanged)",
+    "AADSTS500112": ("redeem the code with the redirect URI of the sign-in that produced it (the same redirect_uri as "
+                     "when the URL was made, or auth_flow unchanged)"),
     "AADSTS65004": "the user declined consent: grant admin consent (entra_admin_consent) and sign in again",
     "AADSTS9002313": "the refresh token is malformed or truncated: copy it again or sign in again",
     "AADSTS50034": "the account does not exist in the tenant: sign in as the sending mailbox",
@@ -211,10 +323,21 @@ class OAuthClient:
             result = func(*args, **kwargs)
         except requests.RequestException as exc:
             raise self._connection_error(exc) from None
+        except msal.exceptions.MsalServiceError as exc:
+            raise sign_in_service_error(action, exc) from None
         return token_set(result, action, self._secrets)
 
-    def start_flow(self, redirect_uri, scopes, login_hint=None, prompt=None):
-        """msal's auth-code flow (state, PKCE verifier, nonce); flow["auth_uri"] is the URL to open."""
+    def start_flow(self, redirect_uri, scopes, login_hint=None, prompt=None, stateless=False):
+        """msal's auth-code flow (state, PKCE verifier, nonce); flow["auth_uri"] is the URL to open.
+
+        ``stateless``: verifier and nonce derived from a fresh random state and the client secret, so that
+        redeem_stateless can rebuild the flow from the redirect alone (see with_derived_secrets).
+        """
+        if stateless and not self._secret:
+            raise IdentityError("A sign-in redeemed in a later run needs the app's client secret to make its URL",
+                                code="client_secret",
+                                hint="set client_secret (the firewall app's secret), or keep the returned auth_flow "
+                                     "and pass it to oauth_refresh_token")
         app = self.app
         # form_post needs a web server that receives a POST; the loopback listener and a pasted address bar URL
         # both need the code in the query, so msal's advice does not apply here.
@@ -222,7 +345,11 @@ class OAuthClient:
             warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
             flow = app.initiate_auth_code_flow(msal_scopes(scopes), redirect_uri=redirect_uri,
                                                login_hint=login_hint or None, prompt=prompt or None,
-                                               response_mode="query")
+                                               response_mode="query",
+                                               state=new_state(self._secret) if stateless else None)
+        if stateless:
+            flow = with_derived_secrets(flow, self._secret)
+        self._secrets += (flow["code_verifier"],)
         check_authorize_page(self.session, flow["auth_uri"])
         return flow
 
@@ -242,6 +369,24 @@ class OAuthClient:
             raise IdentityError("%s failed: %s" % (action, scrub(str(exc).split(":", maxsplit=1)[0], self._secrets)),
                                 code="auth_flow",
                                 hint="pass the auth_flow returned by oauth_authorize_url unchanged") from None
+        except RuntimeError as exc:  # msal's ID token checks (nonce, max_age) after the code was redeemed
+            raise IdentityError("%s returned an ID token that does not belong to this sign-in (%s)"
+                                % (action, scrub(str(exc).split("(", maxsplit=1)[0].strip(), self._secrets)),
+                                code="id_token", hint="start a new sign-in") from None
+
+    def redeem_stateless(self, params, redirect_uri, scopes):
+        """Redeem the redirect of a sign-in made with start_flow(stateless=True), possibly in an earlier run."""
+        if params.get("error"):  # nothing to redeem: the reason matters more than whose sign-in it was
+            raise redirect_error(params, "The sign-in")
+        flow = rebuild_flow(self._secret, params.get("state"), redirect_uri, scopes)
+        self._secrets += (flow["code_verifier"],)
+        try:
+            return self.redeem_flow(flow, params)
+        except IdentityError as err:
+            if err.code == "AADSTS501481":
+                err.hint = ("the code and the state in the pasted address come from two sign-ins: run again without "
+                            "the address for a new sign-in URL and paste the address of that one sign-in, unchanged")
+            raise
 
     def redeem_refresh_token(self, refresh_token, scopes):
         self.add_secret(refresh_token)

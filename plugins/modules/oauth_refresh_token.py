@@ -19,7 +19,11 @@ description:
     127.0.0.1 only for the redirect to C(http://localhost:PORT/), checks the state, redeems the code. Entra ignores the
     port of a loopback redirect URI, so the app only needs C(http://localhost/) registered."
   - "V(authorization_response): for a headless controller (for example an AWX survey). Make the URL with
-    M(mailoauth.sophos.oauth_authorize_url), sign in, and pass the whole address the browser was redirected to."
+    M(mailoauth.sophos.oauth_authorize_url), sign in, and pass the whole address the browser was redirected to.
+    When the URL was made with the client secret, this can be a later, separate run that gets nothing from the
+    first but that address: the PKCE verifier and nonce are derived again from its state and O(client_secret)
+    (see M(mailoauth.sophos.oauth_authorize_url)). An address whose state was altered or made elsewhere is refused
+    before its code is used."
   - "V(refresh_token): redeems a stored refresh token to prove it still works and returns the new one. This is what
     later runs and C(verify.yml) use."
   - "V(password): resource-owner password sign-in. Only for a dedicated mailbox without MFA; Microsoft discourages
@@ -42,8 +46,8 @@ options:
       - The redirect URI registered on the app (Web platform).
       - For V(loopback) it must be C(http://localhost/) or C(http://127.0.0.1/) (a path is kept); the listener's port
         is added.
-      - For V(authorization_response) it must be the one used by M(mailoauth.sophos.oauth_authorize_url) (the
-        O(auth_flow) carries it).
+      - For V(authorization_response) it must be the one used by M(mailoauth.sophos.oauth_authorize_url); with
+        O(auth_flow) the one it carries is used.
     type: str
     default: http://localhost/
   refresh_token:
@@ -53,13 +57,15 @@ options:
   authorization_response:
     description:
       - The full URL the browser was redirected to after the sign-in, with C(code) and C(state) (or C(error)).
+      - The code in it expires about ten minutes after the sign-in and can be redeemed once.
     type: str
   auth_flow:
     description:
       - The RV(mailoauth.sophos.oauth_authorize_url#module:auth_flow) returned by the task that made the URL, unchanged.
         It holds the state, nonce and PKCE verifier the response is checked against; its verifier is hidden in
         the output.
-      - Required for O(mode=authorization_response).
+      - Needed for O(mode=authorization_response) only when the URL was made without the client secret; when
+        given, it is used even if the URL was made with it.
     type: dict
   login_hint:
     description:
@@ -106,9 +112,10 @@ notes:
     C(register) and read RV(user), RV(scope) and RV(expires_in) from the variable. Errors are shown.
   - Each redemption returns a new refresh token; store the new one. A refresh token expires after 90 days unused.
   - "Typical errors and their fixes: AADSTS50011 (redirect URI not registered), AADSTS54005/70008 (code used or
-    expired: sign in again), AADSTS65001 (admin consent missing), AADSTS7000215 (wrong client secret), AADSTS50076
-    (MFA required: use V(loopback) or V(authorization_response)), AADSTS700025 (the app is a public client: register
-    the redirect URI on the Web platform)."
+    expired: sign in again), AADSTS501481 (the code and the PKCE verifier do not belong together, for example an
+    address that mixes two sign-ins: sign in again), AADSTS65001 (admin consent missing), AADSTS7000215 (wrong client
+    secret), AADSTS50076 (MFA required: use V(loopback) or V(authorization_response)), AADSTS700025 (the app is a
+    public client: register the redirect URI on the Web platform)."
 seealso:
   - module: mailoauth.sophos.oauth_authorize_url
   - module: mailoauth.sophos.smtp_oauth_check
@@ -127,17 +134,27 @@ EXAMPLES = r"""
     mailoauth_refresh_token: "{{ signin.refresh_token }}"
   no_log: true
 
-- name: Headless - make the URL first
+# Headless, two runs (AWX): run 1 makes the URL with the client secret and stops (see oauth_authorize_url);
+# run 2 needs only the pasted address (an AWX survey answer) and the same client id, secret and redirect URI
+- name: Headless - redeem the pasted redirect in a later run
+  mailoauth.sophos.oauth_refresh_token:
+    client_id: "{{ mailoauth_client_id }}"
+    client_secret: "{{ mailoauth_client_secret }}"
+    mode: authorization_response
+    redirect_uri: https://outlook.office365.com/
+    authorization_response: "{{ pasted_redirect_url }}"
+  register: signin
+
+- name: Headless within one run - the URL made without the secret, its flow kept
   mailoauth.sophos.oauth_authorize_url:
     client_id: "{{ mailoauth_client_id }}"
     redirect_uri: https://outlook.office365.com/
   register: authorize
 
-- name: Headless - redeem the pasted redirect (from an AWX survey)
+- name: Headless within one run - redeem with the kept flow
   mailoauth.sophos.oauth_refresh_token:
     client_id: "{{ mailoauth_client_id }}"
     client_secret: "{{ mailoauth_client_secret }}"
-    redirect_uri: https://outlook.office365.com/
     auth_flow: "{{ authorize.auth_flow }}"
     authorization_response: "{{ pasted_redirect_url }}"
   register: signin
