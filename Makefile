@@ -16,10 +16,12 @@ export PATH := $(BIN):$(PATH)
 
 all: test
 
-$(VENV)/.installed: requirements.txt requirements-test.txt
+CONSTRAINTS ?= -c constraints-test.txt
+
+$(VENV)/.installed: requirements.txt requirements-test.txt constraints-test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt $(CONSTRAINTS)
 	touch $@
 
 venv: $(VENV)/.installed
