@@ -43,7 +43,7 @@ def error_response(status, exception_type, message):
         "innererror": {"message": "Invalid Operation", "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
                        "stacktrace": "", "internalexception": {"message": message, "type": exception_type,
                                                                "stacktrace": ""}},
-        "adminapi.warnings": [],
+        "@adminapi.warnings": [],
     }}
     return json_response(body, status, {"request-id": str(uuid.uuid4())})
 
@@ -88,7 +88,7 @@ class ExchangeApp:
             return error_response(err.status, err.exception_type, err.message)
         return json_response({"@odata.context": "%s/adminapi/beta/%s/$metadata#Collection(Exchange.GenericHashTable)"
                                                 % (self.urls["exchange_url"], parts[2]),
-                              "adminapi.warnings": [], "value": value})
+                              "@adminapi.warnings": [], "value": value})
 
     def authorize(self, request, tenant_segment):
         """401 without a valid token carrying Exchange.ManageAsApp; 403 (a NUL-byte body) without a directory role."""
