@@ -339,6 +339,11 @@ class EntraIdentity:
         if not authority_host.startswith("https://"):
             raise IdentityError("authority_host must be an https:// URL, got %s" % authority_host,
                                 code="authority_host", hint="use e.g. https://login.microsoftonline.com")
+        for option, example in (("graph_endpoint", "https://graph.microsoft.com"),
+                                ("exchange_endpoint", "https://outlook.office365.com")):
+            if params.get(option) and not getattr(cloud, option).startswith("https://"):
+                raise IdentityError("%s must be an https:// URL, got %s" % (option, params[option]), code=option,
+                                    hint="use e.g. %s, or leave %s unset to use the cloud's" % (example, option))
         if session is None:
             session = http_session(params.get("ca_path"))
         tenant_id = params.get("tenant_id")

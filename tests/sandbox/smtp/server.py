@@ -91,6 +91,15 @@ class Handler:
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Sender OK"
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # pylint: disable=invalid-name
+        # Exchange Online refuses a recipient that is not local@domain with 5.1.3 (invalid address format).
+        local, at, domain = (address or "").rpartition("@")
+        if not (local and at and domain):
+            return "501 5.1.3 Invalid address"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Recipient OK"
+
     async def handle_DATA(self, server, session, envelope):  # pylint: disable=invalid-name
         message = email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
         record = {
