@@ -11,6 +11,8 @@ plan, and one Set only when something changes (never in check mode).
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import (
     SfosError, entity_fields, merged_entity, not_xml_safe)
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import oauth_element_names, oauth_supported
@@ -114,6 +116,48 @@ def _check_text(option, value):
     if not_xml_safe(value):
         raise SfosError("Option %s holds a control character that the firewall cannot store" % option,
                         code="invalid-option", hint="remove control characters (including CR) from %s" % option)
+
+
+# Shapes the Notification page itself refuses; checked before connecting so a typo never reaches any firewall.
+ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+HOST_NAME = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
+API_VERSION = re.compile(r"^\d+(\.\d+)*$")
+
+
+def check_options(params):
+    """Refuse option values no firewall could use, naming the option and the fix (raises SfosError)."""
+    def refuse(message, hint):
+        raise SfosError(message, code="invalid-option", hint=hint)
+
+    for option in ("port", "mail_port"):
+        if params.get(option) is not None and not 1 <= params[option] <= 65535:
+            refuse("Option %s must be between 1 and 65535, not %s" % (option, params[option]),
+                   "use the firewall's admin port (normally 4444)" if option == "port"
+                   else "use the mail server's submission port (587 for Microsoft 365)")
+    if params.get("timeout") is not None and params["timeout"] < 1:
+        refuse("Option timeout must be at least 1 second, not %s" % params["timeout"],
+               "leave timeout at its default (30) or raise it for slow links")
+    if params.get("api_version") and not API_VERSION.match(params["api_version"]):
+        refuse("Option api_version %r is not an XML API version" % params["api_version"],
+               "give the firmware's API version such as 2100.1, or leave api_version unset to read it from the firewall")
+    if params.get("mail_server") is not None and not HOST_NAME.match(params["mail_server"]):
+        refuse("Option mail_server %r is not a host name" % params["mail_server"],
+               "give the SMTP server's name only, e.g. smtp.office365.com (no scheme, port or path)")
+    recipients = params.get("recipients")
+    if recipients is not None:
+        if not recipients:
+            refuse("Option recipients is an empty list", "list at least one address that should receive the "
+                   "notifications, or leave recipients out to keep the firewall's")
+        wrong = [address for address in recipients if not ADDRESS.match(address)]
+        if wrong:
+            refuse("Option recipients holds %s, which is not an e-mail address" % ", ".join(map(repr, wrong)),
+                   "give each recipient as one address like soc@example.com")
+    oauth = params.get("oauth") or {}
+    addresses = [("sender_address", params.get("sender_address")), ("oauth.username", oauth.get("username"))]
+    for option, value in addresses:
+        if value and not ADDRESS.match(value):
+            refuse("Option %s %r is not an e-mail address" % (option, value),
+                   "give the sending mailbox's address, e.g. notifications@example.com")
 
 
 def plan_notification(params, current, api_version, host):
