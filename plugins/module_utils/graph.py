@@ -24,8 +24,10 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils._retry import (
 )
 from ansible_collections.mailoauth.sophos.plugins.module_utils.errors import MailOAuthError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import (
+    ENTRA_AUTH_RULES,
     GRAPH_APP_ID,
     EntraIdentity,
+    entra_auth_argument_spec,
     http_session,
 )
 
@@ -325,6 +327,18 @@ def app_reference_argument_spec():
 
 APP_REFERENCE_RULES = {"mutually_exclusive": [("app_id", "unique_name")],
                        "required_one_of": [("app_id", "unique_name")]}
+
+
+def app_module_spec(**options):
+    """Argument spec and rules of a module that works on an existing app: auth, graph_endpoint, the app, ``options``."""
+    spec = entra_auth_argument_spec()
+    spec.update(graph_argument_spec())
+    spec.update(app_reference_argument_spec())
+    spec.update(options)
+    rules = dict(ENTRA_AUTH_RULES)
+    rules["mutually_exclusive"] = list(rules["mutually_exclusive"]) + APP_REFERENCE_RULES["mutually_exclusive"]
+    rules["required_one_of"] = APP_REFERENCE_RULES["required_one_of"]
+    return spec, rules
 
 
 def find_referenced_application(graph, params, check_mode=False):

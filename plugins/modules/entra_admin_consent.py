@@ -101,18 +101,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils.errors import MailOAuthError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.graph import (
-    APP_REFERENCE_RULES,
-    GraphError,
-    GraphClient,
-    app_reference_argument_spec,
+    app_module_spec,
     find_referenced_application,
-    graph_argument_spec,
+    GraphClient,
+    GraphError,
 )
 from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import (
-    ENTRA_AUTH_RULES,
     GRAPH_APP_ID,
     check_required_libs,
-    entra_auth_argument_spec,
 )
 
 
@@ -199,17 +195,11 @@ def apply_consent(graph, consent, app_id, scopes):
 
 
 def main():
-    argument_spec = entra_auth_argument_spec()
-    argument_spec.update(graph_argument_spec())
-    argument_spec.update(app_reference_argument_spec())
-    argument_spec.update(
+    argument_spec, rules = app_module_spec(
         scopes={"type": "list", "elements": "str", "default": ["SMTP.Send", "offline_access"]},
         resource_app_id={"type": "str", "default": GRAPH_APP_ID},
         state={"type": "str", "default": "present", "choices": ["present", "absent"]},
     )
-    rules = dict(ENTRA_AUTH_RULES)
-    rules["mutually_exclusive"] = list(rules["mutually_exclusive"]) + APP_REFERENCE_RULES["mutually_exclusive"]
-    rules["required_one_of"] = APP_REFERENCE_RULES["required_one_of"]
     module = AnsibleModule(argument_spec, supports_check_mode=True, **rules)
     check_required_libs(module)
     params = module.params

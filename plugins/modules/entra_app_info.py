@@ -112,19 +112,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils.errors import MailOAuthError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.graph import (
-    APP_REFERENCE_RULES,
-    GraphClient,
-    app_reference_argument_spec,
+    app_module_spec,
     application_view,
-    graph_argument_spec,
+    GraphClient,
     parse_time,
     secret_view,
 )
-from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import (
-    ENTRA_AUTH_RULES,
-    check_required_libs,
-    entra_auth_argument_spec,
-)
+from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import check_required_libs
 
 
 def secrets_report(credentials, now, warning_days):
@@ -140,13 +134,7 @@ def secrets_report(credentials, now, warning_days):
 
 
 def main():
-    argument_spec = entra_auth_argument_spec()
-    argument_spec.update(graph_argument_spec())
-    argument_spec.update(app_reference_argument_spec())
-    argument_spec.update(expiry_warning_days={"type": "int", "default": 30})
-    rules = dict(ENTRA_AUTH_RULES)
-    rules["mutually_exclusive"] = list(rules["mutually_exclusive"]) + APP_REFERENCE_RULES["mutually_exclusive"]
-    rules["required_one_of"] = APP_REFERENCE_RULES["required_one_of"]
+    argument_spec, rules = app_module_spec(expiry_warning_days={"type": "int", "default": 30})
     module = AnsibleModule(argument_spec, supports_check_mode=True, **rules)
     check_required_libs(module)
     params = module.params

@@ -156,22 +156,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils.errors import MailOAuthError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.graph import (
-    APP_REFERENCE_RULES,
-    GraphClient,
-    GraphError,
-    app_reference_argument_spec,
     UTC,
+    app_module_spec,
     find_referenced_application,
     format_time,
-    graph_argument_spec,
+    GraphClient,
+    GraphError,
     parse_time,
     secret_view,
 )
-from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import (
-    ENTRA_AUTH_RULES,
-    check_required_libs,
-    entra_auth_argument_spec,
-)
+from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import check_required_libs
 
 
 def plan_secret(credentials, params, now):
@@ -209,10 +203,7 @@ def validate(params):
 
 
 def main():
-    argument_spec = entra_auth_argument_spec()
-    argument_spec.update(graph_argument_spec())
-    argument_spec.update(app_reference_argument_spec())
-    argument_spec.update(
+    argument_spec, rules = app_module_spec(
         display_name={"type": "str", "default": "mailoauth.sophos"},
         valid_days={"type": "int", "default": 180},
         min_valid_days={"type": "int", "default": 30},
@@ -220,9 +211,6 @@ def main():
         remove_older_than={"type": "int"},
         remove_key_ids={"type": "list", "elements": "str", "default": [], "no_log": False},
     )
-    rules = dict(ENTRA_AUTH_RULES)
-    rules["mutually_exclusive"] = list(rules["mutually_exclusive"]) + APP_REFERENCE_RULES["mutually_exclusive"]
-    rules["required_one_of"] = APP_REFERENCE_RULES["required_one_of"]
     module = AnsibleModule(argument_spec, supports_check_mode=True, **rules)
     check_required_libs(module)
     params = module.params
