@@ -9,7 +9,6 @@
 6. stops the sandbox.
 """
 
-import json
 import os
 import re
 import shutil
@@ -45,11 +44,13 @@ def run_playbook(name, inventory, password_file, env):
 def show_firewalls(box):
     say("What each firewall stored (read from the emulated firewalls; secrets masked)")
     for fw in box.services["sfos"]["firewalls"]:
-        state = box.control("https://%s:%d" % (fw["host"], fw["port"]), "state")
-        entity = state.get("notification") or state.get("Notification") or state
-        shown = {key: ("<set, %d chars>" % len(value) if key in ("ClientSecret", "RefreshToken", "Password") and value
-                       else value) for key, value in sorted(entity.items()) if isinstance(value, (str, int))}
-        print("%s: %s" % (fw["name"], json.dumps(shown)))
+        stored = box.control("https://%s:%d" % (fw["host"], fw["port"]), "state")["notification"]
+        masked = {key: ("<set, %d chars>" % len(stored[key]) if stored[key] else "<empty>")
+                  for key in ("ClientSecret", "RefreshToken")}
+        print("%s: %s:%s %s, %s OAuth 2.0, client ID %s, sending as %s, to %s, client secret %s, refresh token %s" % (
+            fw["name"], stored["MailServer"], stored["Port"], stored["ConnectionSecurity"], stored["Oauth2Provider"],
+            stored["ClientID"], stored["Username"], stored["Recepient"], masked["ClientSecret"],
+            masked["RefreshToken"]))
 
 
 def show_smtp(box):
