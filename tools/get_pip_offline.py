@@ -1,4 +1,4 @@
-"""Stand-in for ansible-test's pip bootstrap script, for machines that reach PyPI but not ci-files.testing.ansible.com.
+"""Stand-in for ansible-test's pip bootstrap script, for machines that reach the package index but not ansible-test's own file host.
 
 ansible-test runs the cached ``get_pip_<version>.py`` with pip's install arguments (``pip==24.2`` and options).
 This does the same with the interpreter's own ensurepip, then installs the requested pip from the package index.
