@@ -22,6 +22,9 @@ from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+display = Display()
 
 
 class _ModuleExit(Exception):
@@ -35,8 +38,9 @@ class AnsibleActionModule:
 
     def __init__(self, name, params, argument_spec, check_mode=False, diff=False, no_log=False,
                  supports_check_mode=True, mutually_exclusive=None, required_together=None, required_one_of=None,
-                 required_if=None, required_by=None):
+                 required_if=None, required_by=None, invocation=True):
         self._name = name
+        self._invocation = invocation
         self.argument_spec = argument_spec
         self.check_mode = check_mode
         self.diff = diff
@@ -71,7 +75,8 @@ class AnsibleActionModule:
         self._deprecations.append(entry)
 
     def _finish(self, result):
-        result.setdefault("invocation", {"module_args": self.params})
+        if self._invocation:
+            result.setdefault("invocation", {"module_args": self.params})
         if self._warnings:
             result["warnings"] = list(self._warnings)
         if self._deprecations:
@@ -125,7 +130,10 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
             module = AnsibleActionModule(
                 self._task.action, args, spec, check_mode=self._play_context.check_mode,
                 diff=self._play_context.diff, no_log=self._play_context.no_log,
-                supports_check_mode=self.supports_check_mode, **kwargs)
+                supports_check_mode=self.supports_check_mode,
+                # Only -vvv shows a result's invocation; leaving it out otherwise keeps a fleet's results small
+                # (about 8 KiB a host that the controller would pickle and keep until the task ends).
+                invocation=display.verbosity >= 3, **kwargs)
             if module.check_mode and not self.supports_check_mode:
                 module.exit_json(skipped=True, msg="remote module (%s) does not support check mode" % self._task.action)
             self.run_module(module, task_vars)

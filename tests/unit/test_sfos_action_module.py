@@ -49,3 +49,11 @@ def test_warnings_are_returned():
         module.exit_json(changed=True)
     assert done.value.result["warnings"] == ["careful"]
     assert done.value.result["changed"] is True
+
+
+def test_invocation_is_left_out_below_vvv():
+    """The action plugin passes invocation=False unless -vvv, where the default callback would show it."""
+    with pytest.raises(_ModuleExit) as done:
+        AnsibleActionModule("mailoauth.sophos.sfos_notification", {"host": "fw"}, SPEC, invocation=False).exit_json()
+    assert "invocation" not in done.value.result
+    assert done.value.result["changed"] is False
