@@ -10,7 +10,7 @@ from __future__ import annotations
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
-    NOTIFICATION_ARGSPEC, check_options, ensure_notification)
+    NOTIFICATION_ARGSPEC, OAUTH_VARIABLES, check_options, ensure_notification)
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import (
     CONNECTION_ARGSPEC, CONNECTION_INVENTORY_VARS, client_from_params, missing_libraries)
@@ -19,7 +19,8 @@ from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module im
 
 class ActionModule(ActionModuleBase):
     option_variables = dict({name: (var,) for name, var in CONNECTION_INVENTORY_VARS.items()},
-                            host=("sfos_host", "ansible_host", "inventory_hostname"))
+                            host=("sfos_host", "ansible_host", "inventory_hostname"),
+                            **{"oauth." + key: (var,) for key, var in OAUTH_VARIABLES.items()})
 
     def argument_spec(self):
         return dict(CONNECTION_ARGSPEC, **NOTIFICATION_ARGSPEC), {}

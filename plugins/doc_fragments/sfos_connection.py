@@ -35,14 +35,17 @@ options:
     type: str
   validate_certs:
     description:
-      - Verify the firewall's TLS certificate. Only turn this off for a test box; set O(ca_path) instead.
+      - Verify the firewall's TLS certificate, including that it was issued for O(host) (name or IP address). Only
+        turn this off for a test box; set O(ca_path) instead.
       - If not set in the task, the host variable C(sfos_validate_certs) is used.
     type: bool
     default: true
   ca_path:
     description:
-      - PEM file with the CA certificate(s) that signed the firewall's certificate.
-      - If not set, the host variable C(sfos_ca_path) is used, then the system trust store (or E(REQUESTS_CA_BUNDLE)).
+      - PEM file with the CA certificate(s) that signed the firewall's certificate, or a directory of CA certificates
+        named by their subject hash (as C(openssl rehash) leaves them).
+      - If not set, the host variable C(sfos_ca_path) is used, then the controller's system trust store, which
+        E(SSL_CERT_FILE) and E(SSL_CERT_DIR) replace. E(REQUESTS_CA_BUNDLE) does not apply to the firewall.
     type: path
   timeout:
     description:
@@ -61,9 +64,11 @@ notes:
   - The firewall must allow API access (Backup & firmware > API) from the controller's IP address.
   - Each task makes one HTTPS connection per firewall and reuses it for all its requests; every request carries the
     login, as the XML API is stateless.
+  - An HTTPS proxy set in E(HTTPS_PROXY) (or E(https_proxy)) is used to reach the firewall, through a CONNECT
+    tunnel so TLS still ends at the firewall, unless E(NO_PROXY) lists the firewall's host.
   - This module runs on the controller as an action plugin; the O(password) never leaves the controller except to the
     firewall.
 requirements:
-  - requests
+  - urllib3 >= 2.0
   - defusedxml
 """

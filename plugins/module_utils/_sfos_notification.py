@@ -40,12 +40,28 @@ PROVIDER_DEFAULTS = {
     "Gmail": {"mail_server": "smtp.gmail.com", "mail_port": 587, "connection_security": "STARTTLS"},
 }
 OAUTH_AUTH_VALUE = "Enable"
-# What to give when a required OAuth value is empty (often an unset fact of the tenant roles).
-OAUTH_EMPTY_HINTS = {
-    "client_id": ("application (client) ID of the Entra app",
-                  "firewall_notification_client_id or the fact mailoauth_client_id of the entra_app role"),
-    "username": ("sending mailbox", "firewall_notification_mailbox or the variable mailoauth_mailbox"),
+# Variables an OAuth value the task leaves unset is taken from: the facts the tenant roles set (entra_app,
+# refresh_token), which AWX's stored credential also fills (playbooks/tasks/stored_credentials.yml).
+OAUTH_VARIABLES = {
+    "client_id": "mailoauth_client_id",
+    "client_secret": "mailoauth_client_secret",
+    "refresh_token": "mailoauth_refresh_token",
+    "username": "mailoauth_mailbox",
 }
+# What to give when a needed OAuth value is empty: what it is, and the firewall_notification role's variable.
+OAUTH_EMPTY_HINTS = {
+    "client_id": ("application (client) ID of the Entra app", "firewall_notification_client_id"),
+    "username": ("sending mailbox", "firewall_notification_mailbox"),
+    "client_secret": ("client secret", "firewall_notification_client_secret"),
+    "refresh_token": ("refresh token", "firewall_notification_refresh_token"),
+}
+
+
+def _empty_hint(key):
+    what, role_variable = OAUTH_EMPTY_HINTS[key]
+    return "give the %s as oauth.%s or in the variable %s (the entra_app and refresh_token roles set it; the " \
+           "firewall_notification role also takes %s)" % (what, key, OAUTH_VARIABLES[key], role_variable)
+
 
 NOTIFICATION_ARGSPEC = {
     "mail_server": {"type": "str"},
@@ -57,10 +73,10 @@ NOTIFICATION_ARGSPEC = {
     "ip_family": {"type": "str", "choices": ["IPv4", "IPv6"]},
     "oauth": {"type": "dict", "options": {
         "provider": {"type": "str", "default": "Microsoft365", "choices": ["Microsoft365", "Gmail"]},
-        "client_id": {"type": "str", "required": True},
+        "client_id": {"type": "str"},
         "client_secret": {"type": "str", "no_log": True},
         "refresh_token": {"type": "str", "no_log": True},
-        "username": {"type": "str", "required": True},
+        "username": {"type": "str"},
     }},
     "update_secrets": {"type": "str", "default": "on_create", "choices": ["on_create", "always"], "no_log": False},
     "oauth_element_names": {"type": "dict", "options": {
@@ -176,6 +192,9 @@ def plan_notification(params, current, api_version, host):
     set_up = oauth_configured(fields, names)
 
     wanted = {option: params.get(option) for option, dummy in MAIL_FIELDS}
+    if oauth and wanted["sender_address"] is None:
+        # Exchange Online only relays mail from the mailbox that logs in (or one it may send as).
+        wanted["sender_address"] = oauth.get("username")
     if oauth and not set_up:
         for option, value in PROVIDER_DEFAULTS.get(oauth["provider"], {}).items():
             if wanted[option] is None:
@@ -202,9 +221,7 @@ def plan_notification(params, current, api_version, host):
         plain.update({key: oauth[key] for key in OAUTH_PLAIN if oauth.get(key) is not None})
         for key in ("client_id", "username"):
             if not oauth.get(key):
-                raise SfosError("Option oauth.%s is empty" % key, code="missing-option",
-                                hint="give the %s (the firewall_notification role takes it from %s)" % (
-                                    OAUTH_EMPTY_HINTS[key]))
+                raise SfosError("Option oauth.%s is empty" % key, code="missing-option", hint=_empty_hint(key))
         oauth_changed = False
         for key, value in plain.items():
             _check_text("oauth." + key, value)
@@ -217,10 +234,11 @@ def plan_notification(params, current, api_version, host):
             _check_text("oauth." + key, oauth[key])
         need = (not set_up) or oauth_changed
         if need and len(given) < len(OAUTH_SECRETS):
-            missing = ", ".join("oauth.%s" % key for key in OAUTH_SECRETS if key not in given)
-            raise SfosError("Firewall %s needs the OAuth secrets sent (%s)" % (
-                host, "OAuth is not set up yet" if not set_up else "a client ID, provider or username changes"),
-                code="missing-option", hint="give %s" % missing)
+            missing = [key for key in OAUTH_SECRETS if key not in given]
+            raise SfosError("Firewall %s needs the OAuth secrets sent (%s), but %s %s empty" % (
+                host, "OAuth is not set up yet" if not set_up else "a client ID, provider or username changes",
+                " and ".join("oauth." + key for key in missing), "is" if len(missing) == 1 else "are"),
+                code="missing-option", hint="; ".join(map(_empty_hint, missing)))
         if given and (need or params.get("update_secrets") == "always"):
             updates.update({names[key]: oauth[key] for key in given})
             secrets_sent = True

@@ -3,32 +3,38 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""SFOS XML API client: connection options, firmware profiles, and one HTTPS session per firewall and task.
+"""SFOS XML API client: connection options, firmware profiles, and one HTTPS connection per firewall and task.
 
 Every request is stateless (``<Login>`` inside), so a task needs exactly one request to read and one to write;
-the session keeps one TCP/TLS connection open for both.
+the client keeps one TCP/TLS connection open for both. The transport is urllib3 itself: it runs once per firewall
+in a forked worker, where requests' per-call work (session, adapter, environment and netrc lookups) and a fresh
+TLS trust store per connection cost more CPU than the call.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import ssl
+import urllib.parse
+import urllib.request
 import warnings
 
 try:
-    import requests
-    from requests.adapters import HTTPAdapter
-    from urllib3.exceptions import InsecureRequestWarning
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
+    import urllib3
+    HAS_URLLIB3 = True
+    URLLIB3_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - reported by the caller through missing_required_lib
-    requests = HTTPAdapter = InsecureRequestWarning = None
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = exc
+    urllib3 = None
+    HAS_URLLIB3 = False
+    URLLIB3_IMPORT_ERROR = exc
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import (
     HAS_DEFUSEDXML, DEFUSEDXML_IMPORT_ERROR, SfosError, build_request, not_xml_safe, parse_reply)
 
 DEFAULT_PORT = 4444
 API_PATH = "/webconsole/APIController"
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 # Options every SFOS module takes; the action plugins fill unset ones from the inventory variable sfos_<name>.
 CONNECTION_ARGSPEC = {
@@ -86,15 +92,97 @@ def oauth_element_names(api_version, overrides=None):
 def missing_libraries():
     """(library name, import error) pairs the controller lacks, for missing_required_lib."""
     return [(name, error) for name, ok, error in (
-        ("requests", HAS_REQUESTS, REQUESTS_IMPORT_ERROR),
+        ("urllib3", HAS_URLLIB3, URLLIB3_IMPORT_ERROR),
         ("defusedxml", HAS_DEFUSEDXML, DEFUSEDXML_IMPORT_ERROR)) if not ok]
 
 
+# One SSLContext per (validate_certs, ca_path) and process: loading a trust store is the costly part of a connection.
+_SSL_CONTEXTS = {}
+
+
+def ssl_context(validate_certs=True, ca_path=None):
+    """The TLS settings for a firewall: ca_path (a PEM file or a hashed directory), else the system trust store.
+
+    Raises OSError (ssl.SSLError included) when ca_path cannot be read.
+    """
+    key = (True, ca_path or None) if validate_certs else (False, None)
+    context = _SSL_CONTEXTS.get(key)
+    if context is None:
+        context = _SSL_CONTEXTS[key] = _new_ssl_context(*key)
+    return context
+
+
+def _new_ssl_context(validate_certs, ca_path):
+    if not validate_certs:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if ca_path and os.path.isdir(ca_path):
+        return ssl.create_default_context(capath=ca_path)
+    if ca_path:
+        return ssl.create_default_context(cafile=ca_path)
+    # OpenSSL's default paths, which SSL_CERT_FILE and SSL_CERT_DIR override.
+    return ssl.create_default_context()
+
+
+# Built at import on purpose: the action plugins import this module in the controller process before it forks the
+# workers (ansible-core's linear and free strategies load the action plugin with action_loader.get(...,
+# class_only=True) to look at BYPASS_HOST_LOOP, before _queue_task forks the worker for that host), so every worker
+# inherits the loaded system trust store instead of parsing it again, about 20 ms of CPU per firewall.
+try:
+    ssl_context()
+except (OSError, ValueError):  # the store cannot be read now: each client tries again and reports it
+    pass
+
+
+def environment_proxy(host):
+    """The HTTPS proxy URL the environment sets for host (HTTPS_PROXY, minus NO_PROXY), or None."""
+    proxy = urllib.request.getproxies_environment().get("https")
+    if not proxy or bypasses_proxy(host.strip("[]")):
+        return None
+    return proxy if "://" in proxy else "http://" + proxy
+
+
+def bypasses_proxy(host):
+    """NO_PROXY as requests and curl read it: names and domain suffixes (urllib's rules), and address ranges
+    (``10.0.0.0/8``), the usual way to keep a fleet's management network off the proxy."""
+    if urllib.request.proxy_bypass_environment(host):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    for entry in urllib.request.getproxies_environment().get("no", "").split(","):
+        try:
+            if "/" in entry and address in ipaddress.ip_network(entry.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def connection_pool(host, port, context, timeout, proxy=None):
+    """A urllib3 pool of one kept-alive connection to host:port, tunnelled (CONNECT) through proxy if given."""
+    options = {"maxsize": 1, "block": False, "retries": False, "ssl_context": context,
+               "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
+    if not proxy:
+        return urllib3.HTTPSConnectionPool(host, port, **options)
+    auth = urllib3.util.parse_url(proxy).auth
+    headers = urllib3.make_headers(proxy_basic_auth=urllib.parse.unquote(auth)) if auth else None
+    return urllib3.ProxyManager(proxy, num_pools=1, proxy_headers=headers, **options).connection_from_host(
+        host, port, scheme="https")
+
+
 class SfosClient:
-    """One firewall's XML API, over one kept-alive HTTPS connection for the life of the client."""
+    """One firewall's XML API, over one kept-alive HTTPS connection for the life of the client.
+
+    ``pool`` replaces the connection pool (tests): any object with ``urlopen(method, url, body=, headers=)``
+    returning an object with ``status`` and ``data`` (bytes), and ``close()``.
+    """
 
     def __init__(self, host, username, password, port=DEFAULT_PORT, validate_certs=True, ca_path=None, timeout=30,
-                 api_version=None, session=None):
+                 api_version=None, pool=None):
         for option, value in (("host", host), ("username", username), ("password", password)):
             if not value:
                 raise SfosError("No firewall %s given" % option, code="missing-option",
@@ -109,20 +197,30 @@ class SfosClient:
         self._password = password
         self.timeout = timeout
         self.validate_certs = validate_certs
-        self.url = "https://%s:%s%s" % ("[%s]" % host if ":" in host else host, port, API_PATH)
-        self.session = session or requests.Session()
-        # One connection per firewall: the pool never needs more, and Get + Set reuse it.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
-        self.session.mount("https://", adapter)
-        # Passed per request: a Session attribute loses to REQUESTS_CA_BUNDLE from the environment.
-        self.verify = (ca_path or True) if validate_certs else False
+        self._pool = pool or self._new_pool(ca_path)
         # What goes into <Request APIVersion=...>: the user's choice, else nothing on the first request (the firewall
         # answers in its own version) and the detected version afterwards.
         self.request_api_version = api_version
         self.api_version = None
 
+    def _new_pool(self, ca_path):
+        try:
+            context = ssl_context(self.validate_certs, ca_path)
+        except OSError:
+            raise SfosError("Cannot read CA certificates from %s" % (ca_path or "the system trust store"),
+                            code="invalid-option", hint="set ca_path to a PEM file (or a directory of hashed "
+                                                        "certificates) with the CA that signed the firewall's "
+                                                        "certificate") from None
+        try:
+            return connection_pool(self.host, self.port, context, self.timeout, environment_proxy(self.host))
+        except ValueError:
+            # Not the URL itself in the message: it may carry the proxy's password.
+            raise SfosError("The HTTPS proxy set in the environment (HTTPS_PROXY) is not an http:// or https:// URL",
+                            code="invalid-option", hint="correct HTTPS_PROXY, or list the firewall in NO_PROXY "
+                                                        "to connect directly") from None
+
     def close(self):
-        self.session.close()
+        self._pool.close()
 
     def get(self, entity_tag):
         """Read an entity; returns the reply (``reply.entity`` is None when the firewall has none)."""
@@ -136,35 +234,44 @@ class SfosClient:
 
     def _call(self, reqxml, entity_tag):
         where = "%s:%s" % (self.host, self.port)
+        body = urllib.parse.urlencode({"reqxml": reqxml}).encode("ascii")
         try:
             with warnings.catch_warnings():
                 # validate_certs=false is the user's explicit choice for this request only; the action plugin
                 # says so once as an Ansible warning instead of urllib3 repeating it per request.
                 if not self.validate_certs:
-                    warnings.simplefilter("ignore", InsecureRequestWarning)
-                response = self.session.post(self.url, data={"reqxml": reqxml}, timeout=self.timeout,
-                                             verify=self.verify)
-        except requests.exceptions.SSLError:
-            raise SfosError("TLS verification of firewall %s failed" % where, code="tls",
-                            hint="set ca_path to the CA that signed the firewall's certificate (or, only for a "
-                                 "test box, validate_certs=false)") from None
-        except requests.exceptions.Timeout:
-            raise SfosError("Firewall %s did not answer within %s s" % (where, self.timeout), code="timeout",
-                            hint="check that the firewall is up and not overloaded, or raise timeout") from None
-        except requests.exceptions.RequestException as exc:
-            raise SfosError("Could not reach firewall %s (%s)" % (where, type(exc).__name__), code="unreachable",
-                            hint="check host and port (the admin port, normally 4444) and that the firewall is up "
-                                 "and reachable from the controller") from None
-        if response.status_code != 200:
-            raise SfosError("Firewall %s answered HTTP %s instead of an XML API reply" % (where, response.status_code),
-                            code="http-%s" % response.status_code, status=response.status_code,
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                response = self._pool.urlopen("POST", API_PATH, body=body, headers=FORM_HEADERS)
+        except urllib3.exceptions.HTTPError as exc:
+            raise transport_error(exc, where, self.timeout) from None
+        if response.status != 200:
+            raise SfosError("Firewall %s answered HTTP %s instead of an XML API reply" % (where, response.status),
+                            code="http-%s" % response.status, status=response.status,
                             hint="check that host and port point at the firewall's admin API and that no proxy is "
                                  "in between")
         # Bytes, so the XML declaration (or UTF-8) decides the encoding, not a guess from Content-Type.
-        reply = parse_reply(response.content, entity_tag, where)
+        reply = parse_reply(response.data, entity_tag, where)
         if reply.api_version:
             self.api_version = reply.api_version
         return reply
+
+
+def transport_error(exc, where, timeout):
+    """The SfosError for a urllib3 exception. Names only the exception's type: the request body holds the password."""
+    errors = urllib3.exceptions
+    if isinstance(exc, errors.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason
+    if isinstance(exc, errors.SSLError):
+        return SfosError("TLS verification of firewall %s failed" % where, code="tls",
+                         hint="set ca_path to the CA that signed the firewall's certificate (or, only for a test box, "
+                              "validate_certs=false)")
+    # NewConnectionError subclasses ConnectTimeoutError for history's sake; a refused connection is no timeout.
+    if isinstance(exc, errors.TimeoutError) and not isinstance(exc, errors.NewConnectionError):
+        return SfosError("Firewall %s did not answer within %s s" % (where, timeout), code="timeout",
+                         hint="check that the firewall is up and not overloaded, or raise timeout")
+    return SfosError("Could not reach firewall %s (%s)" % (where, type(exc).__name__), code="unreachable",
+                     hint="check host and port (the admin port, normally 4444) and that the firewall is up and "
+                          "reachable from the controller")
 
 
 def client_from_params(params):

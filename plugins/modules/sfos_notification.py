@@ -24,6 +24,7 @@ description:
     the client secret and refresh token are sent when the OAuth block is not set up yet or when the provider, client
     ID or username change; otherwise they are left as stored and the task reports no change for them.
   - Makes exactly one request when nothing changes and two (read, then write) when something does.
+  - An option set to V(null) counts as not set, as if left out with C(omit).
   - Implemented as an action plugin; it always runs on the controller and never connects to the managed host itself.
 author:
   - mailoauth.sophos maintainers (@mailoauth)
@@ -68,6 +69,7 @@ options:
     description:
       - Address the notifications are sent from. With Microsoft 365 it must be the sending mailbox or an address it
         may send as.
+      - If not set and O(oauth) is given, O(oauth.username) is used; otherwise the firewall's value is kept.
     type: str
   recipients:
     description:
@@ -89,6 +91,9 @@ options:
         O(oauth.client_secret) for an access token and logs in to the mail server as O(oauth.username) (SASL XOAUTH2).
       - Needs firmware with OAuth support for notification mail (XML API version 2100 or later); the module refuses
         it on older firmware.
+      - A suboption not set (or empty) is taken from the variable named in its description. The roles
+        C(mailoauth.sophos.entra_app) and C(mailoauth.sophos.refresh_token) set these variables as facts, so after
+        them O(oauth) can be an empty dictionary.
     type: dict
     suboptions:
       provider:
@@ -97,22 +102,26 @@ options:
         default: Microsoft365
         choices: [Microsoft365, Gmail]
       client_id:
-        description: Application (client) ID of the Entra app registration.
+        description:
+          - Application (client) ID of the Entra app registration.
+          - If not set, the variable C(mailoauth_client_id) is used. One of the two is required.
         type: str
-        required: true
       client_secret:
         description:
           - Client secret of the app registration. Required when the secrets are sent (see O(update_secrets)).
+          - If not set, the variable C(mailoauth_client_secret) is used.
         type: str
       refresh_token:
         description:
           - Refresh token of the sending mailbox, from the authorization-code flow with the same app.
           - Required when the secrets are sent (see O(update_secrets)).
+          - If not set, the variable C(mailoauth_refresh_token) is used.
         type: str
       username:
-        description: The sending mailbox (its user principal name), the SMTP login of the firewall.
+        description:
+          - The sending mailbox (its user principal name), the SMTP login of the firewall.
+          - If not set, the variable C(mailoauth_mailbox) is used. One of the two is required.
         type: str
-        required: true
   update_secrets:
     description:
       - When to send O(oauth.client_secret) and O(oauth.refresh_token).
@@ -169,6 +178,12 @@ EXAMPLES = r"""
       client_secret: "{{ entra_app_client_secret }}"
       refresh_token: "{{ mailbox_refresh_token }}"
       username: firewall-alerts@contoso.com
+
+- name: After the entra_app and refresh_token roles, the OAuth values come from their facts (mailoauth_*)
+  mailoauth.sophos.sfos_notification:
+    recipients:
+      - netops@contoso.com
+    oauth: {}
 
 - name: Rotate the client secret on every firewall (always reports a change)
   mailoauth.sophos.sfos_notification:

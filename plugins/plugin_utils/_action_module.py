@@ -10,13 +10,17 @@ Private to this collection. An action plugin subclasses :class:`ActionModuleBase
 ``module.check_mode``, ``module.diff``, ``module.warn()``, ``module.fail_json()`` and ``module.exit_json()``.
 Options are validated by ansible-core's own ArgumentSpecValidator, so the spec is the one the module's
 DOCUMENTATION describes, and every no_log value (suboptions included) is masked in everything returned.
+
+As for a module, the options arrive as plain dicts, lists and scalars (without ansible-core's data tags). An option
+set to null counts as not given, like one left out with ``omit``, so a role can pass its unset variables straight
+through. ``option_variables`` names host variables that fill options the task leaves unset.
 """
 
 from __future__ import annotations
 
 import abc
-import copy
 import traceback
+from collections.abc import Mapping
 
 from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -25,6 +29,38 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 display = Display()
+
+
+def native(value):
+    """``value`` with plain containers and scalars, as a module would get it through JSON (no data tags).
+
+    Copying tagged values with copy.deepcopy, as the validator does, costs far more per host than this.
+    """
+    if isinstance(value, Mapping):
+        return {str(key): native(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [native(item) for item in value]
+    for plain in (bool, int, float, str):
+        if isinstance(value, plain):
+            return plain(value)
+    return value
+
+
+def given(params, spec):
+    """``params`` without the options (and suboptions) set to null."""
+    result = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        suboptions = (spec.get(name) or {}).get("options")
+        if suboptions and isinstance(value, dict):
+            value = given(value, suboptions)
+        result[name] = value
+    return result
+
+
+def unset(value):
+    return value is None or value == ""
 
 
 class _ModuleExit(Exception):
@@ -48,10 +84,9 @@ class AnsibleActionModule:
         self.supports_check_mode = supports_check_mode
         self._warnings = []
         self._deprecations = []
-        self.params = copy.deepcopy(params)
         validator = ArgumentSpecValidator(argument_spec, mutually_exclusive, required_together, required_one_of,
                                           required_if, required_by)
-        result = validator.validate(self.params)
+        result = validator.validate(params)  # validates a copy: ``params`` is left as given
         self.params = result.validated_parameters
         self.no_log_values = set(result._no_log_values)  # pylint: disable=protected-access
         for item in result._deprecations:  # pylint: disable=protected-access
@@ -97,8 +132,12 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
     """Base for action plugins that carry a module's logic; see the module docstring."""
 
     _VALID_ARGS = None  # the argument spec validates instead
+    # Runs entirely in the controller: an inventory set up for a persistent connection (httpapi, network_cli) must
+    # not make ansible-core start one per host for nothing.
+    _requires_connection = False
     supports_check_mode = True
-    # {option: (variable, ...)}: an option the task leaves unset takes the first of these host variables that is set.
+    # {option: (variable, ...)}: an option the task leaves unset (or empty) takes the first of these variables that is
+    # set. "parent.option" names a suboption; it is filled only when the task gives the parent option.
     option_variables = {}
 
     @abc.abstractmethod
@@ -111,12 +150,19 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
 
     def _variable_defaults(self, args, task_vars):
         for option, variables in self.option_variables.items():
-            if args.get(option) is not None:
-                continue
-            for variable in variables:
-                if task_vars.get(variable) is not None:
-                    args[option] = self._templar.template(task_vars[variable])
+            *parents, name = option.split(".")
+            target = args
+            for parent in parents:
+                target = target.get(parent)
+                if not isinstance(target, dict):
                     break
+            else:
+                if unset(target.get(name)):
+                    for variable in variables:
+                        value = task_vars.get(variable)
+                        if not unset(value):
+                            target[name] = native(self._templar.template(value))
+                            break
         return args
 
     def run(self, tmp=None, task_vars=None):
@@ -126,7 +172,7 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
         module = None
         try:
             spec, kwargs = self.argument_spec()
-            args = self._variable_defaults(dict(self._task.args), task_vars)
+            args = self._variable_defaults(given(native(self._task.args), spec), task_vars)
             module = AnsibleActionModule(
                 self._task.action, args, spec, check_mode=self._play_context.check_mode,
                 diff=self._play_context.diff, no_log=self._play_context.no_log,

@@ -1,10 +1,17 @@
 """The action-plugin module shim: real argument-spec validation and no_log masking, without a module process."""
 
+from types import SimpleNamespace
+
 import pytest
+from ansible._internal._datatag._tags import TrustedAsTemplate
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import NOTIFICATION_ARGSPEC
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import CONNECTION_ARGSPEC
-from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module import AnsibleActionModule, _ModuleExit
+from ansible_collections.mailoauth.sophos.plugins.action.sfos_notification import ActionModule
+from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module import (
+    AnsibleActionModule, _ModuleExit, given, native)
 
 SPEC = dict(CONNECTION_ARGSPEC, **NOTIFICATION_ARGSPEC)
 SECRET = "top-secret-client-secret"
@@ -33,9 +40,9 @@ def test_defaults_are_applied_and_secrets_masked_everywhere():
 @pytest.mark.parametrize("args, message", [
     ({"mail_sever": "x"}, "Unsupported parameters for (mailoauth.sophos.sfos_notification) module: mail_sever"),
     ({"ip_family": "IPv5"}, "ip_family must be one of: IPv4, IPv6"),
-    ({"oauth": {"client_id": "cid"}}, "missing required arguments: username found in oauth"),
+    ({"oauth": {"provider": "Outlook"}}, "provider must be one of: Microsoft365, Gmail"),
     ({"mail_port": "many"}, "mail_port"),
-], ids=["misspelt-option", "value-not-a-choice", "required-suboption-missing", "port-not-a-number"])
+], ids=["misspelt-option", "value-not-a-choice", "suboption-not-a-choice", "port-not-a-number"])
 def test_invalid_arguments_fail_before_any_work(args, message):
     result = finish(args, how="never reached")
     assert result["failed"] is True
@@ -57,3 +64,41 @@ def test_invocation_is_left_out_below_vvv():
         AnsibleActionModule("mailoauth.sophos.sfos_notification", {"host": "fw"}, SPEC, invocation=False).exit_json()
     assert "invocation" not in done.value.result
     assert done.value.result["changed"] is False
+
+
+def test_options_arrive_as_plain_values_without_tags():
+    tagged = TrustedAsTemplate().tag("fw.example.com")
+    plain = native({"host": tagged, "recipients": (TrustedAsTemplate().tag("a@b.c"),), "port": True, "timeout": 5})
+    assert plain == {"host": "fw.example.com", "recipients": ["a@b.c"], "port": True, "timeout": 5}
+    assert type(plain["host"]) is str and type(plain["recipients"][0]) is str and plain["port"] is True
+
+
+def test_options_set_to_null_count_as_not_given():
+    """A role passes its unset variables straight through: null must neither fail choices nor beat a default."""
+    args = given({"connection_security": None, "mail_port": None, "oauth": {"provider": None, "client_id": "cid"},
+                  "recipients": ["a@b.c"]}, SPEC)
+    assert args == {"oauth": {"client_id": "cid"}, "recipients": ["a@b.c"]}
+    result = finish(args)
+    assert result["invocation"]["module_args"]["oauth"]["provider"] == "Microsoft365"
+    assert result["invocation"]["module_args"]["connection_security"] is None
+
+
+def fill(args, task_vars):
+    plugin = SimpleNamespace(option_variables=ActionModule.option_variables,
+                             _templar=Templar(loader=DataLoader(), variables=task_vars))
+    return ActionModule._variable_defaults(plugin, args, task_vars)  # pylint: disable=protected-access
+
+
+def test_unset_oauth_values_come_from_the_tenant_roles_facts():
+    task_vars = {"inventory_hostname": "fw01", "sfos_host": "192.0.2.1", "mailoauth_client_id": "cid-from-fact",
+                 "mailoauth_client_secret": TrustedAsTemplate().tag("{{ vaulted }}"), "vaulted": "s3cret",
+                 "mailoauth_refresh_token": "rt", "mailoauth_mailbox": "alerts@contoso.example"}
+    args = fill({"oauth": {"client_id": "", "username": "given@contoso.example"}}, task_vars)
+    assert args["host"] == "192.0.2.1"
+    assert args["oauth"] == {"client_id": "cid-from-fact", "client_secret": "s3cret", "refresh_token": "rt",
+                             "username": "given@contoso.example"}
+
+
+def test_no_oauth_option_means_no_oauth_values_from_facts():
+    args = fill({"mail_port": 587}, {"inventory_hostname": "fw01", "mailoauth_client_id": "cid"})
+    assert "oauth" not in args and args["host"] == "fw01"

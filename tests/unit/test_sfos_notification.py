@@ -63,6 +63,21 @@ def test_the_users_values_win_over_the_providers_defaults():
     assert result.updates["ConnectionSecurity"] == "SSLTLS"
 
 
+def test_without_a_sender_the_oauth_mailbox_sends():
+    """Exchange Online relays only mail from the mailbox that logs in, so that is the default sender."""
+    result = plan(params(sender_address=None), current=dict(CONFIGURED, SenderAddress="old-sender@contoso.com"))
+    assert result.updates == {"SenderAddress": "alerts@contoso.com"}
+    assert not plan(params(sender_address=None, oauth=None)).changed
+
+
+def test_an_empty_oauth_value_names_the_option_and_the_variables():
+    oauth = dict(params()["oauth"], client_id="")
+    with pytest.raises(SfosError) as error:
+        plan(params(oauth=oauth))
+    assert "oauth.client_id is empty" in str(error.value)
+    assert "mailoauth_client_id" in error.value.hint and "firewall_notification_client_id" in error.value.hint
+
+
 def test_a_configured_firewall_is_left_alone():
     result = plan()
     assert not result.changed

@@ -1,53 +1,40 @@
 """Any Unicode value the XML API can carry arrives in the firewall's stored state exactly as given.
 
-The collection's real client (requests session, ElementTree, form encoding, defusedxml) talks to the SFOS emulator
-through an in-process transport adapter, so hypothesis can try many values without sockets.
+The collection's real client (ElementTree, form encoding, defusedxml) talks to the SFOS emulator through an
+in-process connection pool, so hypothesis can try many values without sockets.
 """
 
-import urllib.parse
+import types
 
 import pytest
-import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
     NOTIFICATION_ARGSPEC, ensure_notification)
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError, not_xml_safe
-from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import SfosClient
+from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import DEFAULT_PORT, SfosClient
 from tests.sandbox._http import Request
 from tests.sandbox.sfos.app import FirewallApp
 from tests.sandbox.sfos.state import Firewall
 
 
-class InProcessAdapter(BaseAdapter):
-    """A requests transport that hands each request to an emulator app and returns its reply."""
+class InProcessPool:
+    """The client's pool seam: hands each request to an emulator app and returns its reply, as urllib3 would."""
 
     def __init__(self, app):
-        super().__init__()
         self.app = app
 
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        parts = urllib.parse.urlsplit(request.url)
-        body = request.body.encode("utf-8") if isinstance(request.body, str) else (request.body or b"")
-        answer = self.app(Request(request.method, parts.path, dict(request.headers), body, "127.0.0.1", parts.port))
-        response = requests.Response()
-        response.status_code = answer.status
-        response.headers = CaseInsensitiveDict(answer.headers)
-        response._content = answer.body  # pylint: disable=protected-access
-        response.url = request.url
-        response.request = request
-        return response
+    def urlopen(self, method, url, body=None, headers=None):
+        answer = self.app(Request(method, url, dict(headers or {}), body or b"", "127.0.0.1", DEFAULT_PORT))
+        return types.SimpleNamespace(status=answer.status, data=answer.body)
 
     def close(self):
         pass
 
 
 def client_for(firewall, password):
-    client = SfosClient("fw.test", firewall.username, password, ca_path="/nonexistent-ca.pem")
-    client.session.mount("https://", InProcessAdapter(FirewallApp(firewall)))
-    return client
+    return SfosClient("fw.test", firewall.username, password, ca_path="/nonexistent-ca.pem",
+                      pool=InProcessPool(FirewallApp(firewall)))
 
 
 def options(**values):
