@@ -12,7 +12,7 @@ SANITY_EXCLUDE := ^(tests/(sandbox|integration|conftest\.py)|bench/|tools/|\.ci/
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/collections
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all venv collection demo test sanity lint ee-context units integration sandbox-start sandbox-stop clean
+.PHONY: all venv collection demo test sanity lint ee-context units integration bench sandbox-start sandbox-stop clean
 
 all: test
 
@@ -70,6 +70,10 @@ integration: collection
 
 demo: collection
 	$(BIN)/python -m tests.demo
+
+# Fleet benchmark (bench/README.md): figures only, never part of make test.
+bench: collection
+	$(BIN)/python bench/fleet.py --firewalls 100 500 --forks 10 --json bench/results/fleet.json
 
 sandbox-start: collection
 	$(BIN)/python -m tests.sandbox start

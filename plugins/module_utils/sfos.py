@@ -177,7 +177,7 @@ def connection_pool(host, port, context, timeout, proxy=None):
 class SfosClient:
     """One firewall's XML API, over one kept-alive HTTPS connection for the life of the client.
 
-    ``pool`` replaces the connection pool (tests): any object with ``urlopen(method, url, body=, headers=)``
+    ``pool`` replaces the connection pool (tests): any object with ``request(method, url, body=, headers=)``
     returning an object with ``status`` and ``data`` (bytes), and ``close()``.
     """
 
@@ -241,7 +241,7 @@ class SfosClient:
                 # says so once as an Ansible warning instead of urllib3 repeating it per request.
                 if not self.validate_certs:
                     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                response = self._pool.urlopen("POST", API_PATH, body=body, headers=FORM_HEADERS)
+                response = self._pool.request("POST", API_PATH, body=body, headers=FORM_HEADERS)
         except urllib3.exceptions.HTTPError as exc:
             raise transport_error(exc, where, self.timeout) from None
         if response.status != 200:

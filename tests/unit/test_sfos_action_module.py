@@ -70,7 +70,7 @@ def test_options_arrive_as_plain_values_without_tags():
     tagged = TrustedAsTemplate().tag("fw.example.com")
     plain = native({"host": tagged, "recipients": (TrustedAsTemplate().tag("a@b.c"),), "port": True, "timeout": 5})
     assert plain == {"host": "fw.example.com", "recipients": ["a@b.c"], "port": True, "timeout": 5}
-    assert type(plain["host"]) is str and type(plain["recipients"][0]) is str and plain["port"] is True
+    assert plain["host"].__class__ is str and plain["recipients"][0].__class__ is str and plain["port"] is True
 
 
 def test_options_set_to_null_count_as_not_given():

@@ -24,7 +24,7 @@ class InProcessPool:
     def __init__(self, app):
         self.app = app
 
-    def urlopen(self, method, url, body=None, headers=None):
+    def request(self, method, url, body=None, headers=None):
         answer = self.app(Request(method, url, dict(headers or {}), body or b"", "127.0.0.1", DEFAULT_PORT))
         return types.SimpleNamespace(status=answer.status, data=answer.body)
 
