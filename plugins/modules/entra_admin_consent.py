@@ -22,6 +22,7 @@ extends_documentation_fragment:
   - mailoauth.sophos.entra_auth
   - mailoauth.sophos.entra_auth.graph
   - mailoauth.sophos.entra_auth.app
+  - mailoauth.sophos.attributes
 options:
   scopes:
     description:
@@ -44,10 +45,8 @@ options:
     choices: [present, absent]
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - The signed-in identity needs the Graph application permissions C(Application.ReadWrite.All) (for the service

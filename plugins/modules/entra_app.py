@@ -24,6 +24,7 @@ description:
 extends_documentation_fragment:
   - mailoauth.sophos.entra_auth
   - mailoauth.sophos.entra_auth.graph
+  - mailoauth.sophos.attributes
 options:
   display_name:
     description:
@@ -73,10 +74,8 @@ options:
     choices: [present, absent]
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - The signed-in identity needs the Graph application permission C(Application.ReadWrite.All).

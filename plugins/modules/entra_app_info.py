@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - mailoauth.sophos.entra_auth
   - mailoauth.sophos.entra_auth.graph
   - mailoauth.sophos.entra_auth.app
+  - mailoauth.sophos.attributes
 options:
   expiry_warning_days:
     description:
@@ -27,10 +28,8 @@ options:
     default: 30
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - The signed-in identity needs C(Application.Read.All) (or C(Application.ReadWrite.All)); reading the grants needs

@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - mailoauth.sophos.entra_auth
   - mailoauth.sophos.entra_auth.graph
   - mailoauth.sophos.entra_auth.app
+  - mailoauth.sophos.attributes
 options:
   display_name:
     description:
@@ -61,10 +62,8 @@ options:
     default: []
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - The signed-in identity needs the Graph application permission C(Application.ReadWrite.All).

@@ -23,6 +23,7 @@ description:
     Exchange Administrator (or Exchange Recipient Administrator) on its service principal.
 extends_documentation_fragment:
   - mailoauth.sophos.entra_auth
+  - mailoauth.sophos.attributes
 options:
   mailbox:
     description:
@@ -46,10 +47,8 @@ options:
     type: str
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - Microsoft does not document the admin API endpoint itself; it is what ExchangeOnlineManagement v3 calls.

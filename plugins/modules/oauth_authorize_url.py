@@ -32,6 +32,7 @@ description:
   - Changes nothing anywhere. Runs on the controller (it is an action plugin).
 extends_documentation_fragment:
   - mailoauth.sophos.oauth_client
+  - mailoauth.sophos.attributes
 options:
   client_secret:
     description:
@@ -59,10 +60,8 @@ options:
     choices: [login, select_account, consent, none]
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.

@@ -32,6 +32,7 @@ description:
 extends_documentation_fragment:
   - mailoauth.sophos.oauth_client
   - mailoauth.sophos.oauth_client.secret
+  - mailoauth.sophos.attributes
 options:
   mode:
     description:
@@ -97,12 +98,10 @@ options:
     default: true
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: partial
     details:
       - V(refresh_token) redeems the token in check mode too (it changes nothing); the sign-in modes are not started.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.

@@ -21,6 +21,7 @@ description:
 extends_documentation_fragment:
   - mailoauth.sophos.oauth_client
   - mailoauth.sophos.oauth_client.secret
+  - mailoauth.sophos.attributes
 options:
   refresh_token:
     description:
@@ -64,12 +65,10 @@ options:
     default: This message was sent with OAuth 2.0 (XOAUTH2) by the mailoauth.sophos collection.
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - In check mode the login is tested but no message is sent.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Redeeming the refresh token returns a new one, which this module does not return; the one given stays valid.
