@@ -7,34 +7,22 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
     NOTIFICATION_ARGSPEC, OAUTH_VARIABLES, check_options, ensure_notification)
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import (
-    CONNECTION_ARGSPEC, CONNECTION_INVENTORY_VARS, client_from_params, missing_libraries)
+    CONNECTION_ARGSPEC, CONNECTION_VARIABLES, client_for_module)
 from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module import ActionModuleBase
 
 
 class ActionModule(ActionModuleBase):
-    option_variables = dict({name: (var,) for name, var in CONNECTION_INVENTORY_VARS.items()},
-                            host=("sfos_host", "ansible_host", "inventory_hostname"),
-                            **{"oauth." + key: (var,) for key, var in OAUTH_VARIABLES.items()})
+    option_variables = dict(CONNECTION_VARIABLES, **{"oauth." + key: (var,) for key, var in OAUTH_VARIABLES.items()})
 
     def argument_spec(self):
         return dict(CONNECTION_ARGSPEC, **NOTIFICATION_ARGSPEC), {}
 
     def run_module(self, module, task_vars):
-        for library, error in missing_libraries():
-            module.fail_json(msg=missing_required_lib(library), exception=str(error))
-        if not module.params["validate_certs"]:
-            module.warn("validate_certs=false: the firewall's TLS certificate is not verified")
-        try:
-            check_options(module.params)
-            client = client_from_params(module.params)
-        except SfosError as exc:
-            module.fail_json(msg=str(exc), **exc.details())
+        client = client_for_module(module, check_options)
         try:
             plan = ensure_notification(client, module.params, module.check_mode)
         except SfosError as exc:

@@ -7,35 +7,24 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
     NOTIFICATION_ARGSPEC, current_settings, oauth_configured)
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError, entity_fields, masked_entity
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import (
-    CONNECTION_ARGSPEC, CONNECTION_INVENTORY_VARS, client_from_params, missing_libraries, oauth_element_names,
-    oauth_supported)
+    CONNECTION_ARGSPEC, CONNECTION_VARIABLES, client_for_module, oauth_element_names, oauth_supported)
 from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module import ActionModuleBase
 
 ENTITY = "Notification"
 
 
 class ActionModule(ActionModuleBase):
-    option_variables = dict({name: (var,) for name, var in CONNECTION_INVENTORY_VARS.items()},
-                            host=("sfos_host", "ansible_host", "inventory_hostname"))
+    option_variables = CONNECTION_VARIABLES
 
     def argument_spec(self):
         return dict(CONNECTION_ARGSPEC, oauth_element_names=NOTIFICATION_ARGSPEC["oauth_element_names"]), {}
 
     def run_module(self, module, task_vars):
-        for library, error in missing_libraries():
-            module.fail_json(msg=missing_required_lib(library), exception=str(error))
-        if not module.params["validate_certs"]:
-            module.warn("validate_certs=false: the firewall's TLS certificate is not verified")
-        try:
-            client = client_from_params(module.params)
-        except SfosError as exc:
-            module.fail_json(msg=str(exc), **exc.details())
+        client = client_for_module(module)
         try:
             reply = client.get(ENTITY)
         except SfosError as exc:

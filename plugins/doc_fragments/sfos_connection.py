@@ -9,6 +9,16 @@ from __future__ import annotations
 class ModuleDocFragment:
 
     DOCUMENTATION = r"""
+attributes:
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: sophos_sfos
+  action_group:
+    description: Use C(group/mailoauth.sophos.sfos) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - mailoauth.sophos.sfos
 options:
   host:
     description:
@@ -65,7 +75,8 @@ notes:
   - Each task makes one HTTPS connection per firewall and reuses it for all its requests; every request carries the
     login, as the XML API is stateless.
   - An HTTPS proxy set in E(HTTPS_PROXY) (or E(https_proxy)) is used to reach the firewall, through a CONNECT
-    tunnel so TLS still ends at the firewall, unless E(NO_PROXY) lists the firewall's host.
+    tunnel so TLS still ends at the firewall, unless E(NO_PROXY) lists the firewall's host, a domain it is in, or an
+    address range such as C(10.0.0.0/8) that holds its address.
   - This module runs on the controller as an action plugin; the O(password) never leaves the controller except to the
     firewall.
 requirements:

@@ -20,6 +20,8 @@ import urllib.parse
 import urllib.request
 import warnings
 
+from ansible.module_utils.basic import missing_required_lib
+
 try:
     import urllib3
     HAS_URLLIB3 = True
@@ -36,7 +38,7 @@ DEFAULT_PORT = 4444
 API_PATH = "/webconsole/APIController"
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
-# Options every SFOS module takes; the action plugins fill unset ones from the inventory variable sfos_<name>.
+# Options every SFOS module takes; the action plugins fill unset ones from host variables (CONNECTION_VARIABLES).
 CONNECTION_ARGSPEC = {
     "host": {"type": "str"},
     "port": {"type": "int", "default": DEFAULT_PORT},
@@ -47,7 +49,9 @@ CONNECTION_ARGSPEC = {
     "timeout": {"type": "int", "default": 30},
     "api_version": {"type": "str"},
 }
-CONNECTION_INVENTORY_VARS = {name: "sfos_" + name for name in CONNECTION_ARGSPEC}
+# {option: (variable, ...)} for ActionModuleBase.option_variables: sfos_<option>, and for host also the inventory's.
+CONNECTION_VARIABLES = dict({name: ("sfos_" + name,) for name in CONNECTION_ARGSPEC},
+                            host=("sfos_host", "ansible_host", "inventory_hostname"))
 
 # The OAuth 2.0 element names of <Notification> are in no public Sophos document (sfos_notification's notes):
 # one row per firmware API version, newest last; a firmware uses the newest row not above its version.
@@ -274,8 +278,19 @@ def transport_error(exc, where, timeout):
                           "reachable from the controller")
 
 
-def client_from_params(params):
-    """An :class:`SfosClient` from the connection options (CONNECTION_ARGSPEC) of a module."""
-    return SfosClient(params["host"], params["username"], params["password"], port=params["port"],
-                      validate_certs=params["validate_certs"], ca_path=params["ca_path"], timeout=params["timeout"],
-                      api_version=params["api_version"])
+def client_for_module(module, check=None):
+    """The client for a module's connection options, after ``check(params)`` if given; fails the module instead of
+    raising when a library is missing or an option is wrong (SfosError)."""
+    for library, error in missing_libraries():
+        module.fail_json(msg=missing_required_lib(library), exception=str(error))
+    if not module.params["validate_certs"]:
+        module.warn("validate_certs=false: the firewall's TLS certificate is not verified")
+    params = module.params
+    try:
+        if check:
+            check(params)
+        return SfosClient(params["host"], params["username"], params["password"], port=params["port"],
+                          validate_certs=params["validate_certs"], ca_path=params["ca_path"],
+                          timeout=params["timeout"], api_version=params["api_version"])
+    except SfosError as exc:
+        module.fail_json(msg=str(exc), **exc.details())

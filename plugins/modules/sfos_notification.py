@@ -37,15 +37,6 @@ attributes:
   diff_mode:
     description: Returns every comparable setting before and after; secrets show as C(<hidden>) or C(<changed>).
     support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: sophos_sfos
-  action_group:
-    description: Use C(group/mailoauth.sophos.sfos) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - mailoauth.sophos.sfos
 options:
   mail_server:
     description:

@@ -30,15 +30,6 @@ attributes:
   diff_mode:
     description: Read-only; returns no diff.
     support: N/A
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: sophos_sfos
-  action_group:
-    description: Use C(group/mailoauth.sophos.sfos) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - mailoauth.sophos.sfos
 options:
   oauth_element_names:
     description:
