@@ -16,7 +16,7 @@ description:
     default, or for example Office 365 Exchange Online for C(Exchange.ManageAsApp)). Each one is an
     C(appRoleAssignment) to the resource's service principal, which is what "Grant admin consent" does for an
     application permission; the app's client-credentials tokens then carry the role in their C(roles) claim.
-  - This is the only way to grant C(Exchange.ManageAsApp): the Entra admin centre does not offer it.
+  - This is the only way to grant C(Exchange.ManageAsApp), which the Entra admin centre does not offer.
   - The application's service principal is created when it does not exist yet.
   - With O(required_resource_access=true) the roles are also listed in the application's C(requiredResourceAccess),
     so the admin centre shows them as configured and granted. Other entries are kept.
