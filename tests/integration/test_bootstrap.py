@@ -3,6 +3,7 @@ app, its Graph and Exchange application permissions, its directory role and a ce
 nothing, check mode predicts nothing, and setup's tenant steps then run as that app with its certificate."""
 
 import base64
+import json
 import os
 import re
 import stat
@@ -157,3 +158,26 @@ def test_an_ordinary_user_is_refused_and_nothing_is_half_made(sandbox, microsoft
     assert second.rc != 0
     assert "Authorization_RequestDenied" in second.output
     assert automation_identity(sandbox, microsoft) == ([], [])
+
+
+def test_each_module_converges_and_undoes(sandbox, microsoft, run_playbook, tmp_path):
+    automation = microsoft["automation_app"]
+    sandbox.control(microsoft["login_url"], "service_principals/%s/roles" % automation["client_id"], "POST", {
+        "app_roles": {GRAPH_APP_ID: ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
+                                     "RoleManagement.ReadWrite.Directory"]}})
+    result_file = tmp_path / "result.json"
+    pem = tmp_path / "keys" / "module.pem"
+    run = run_playbook("tests/integration/targets/bootstrap/modules.yml", extra_vars={
+        "mailoauth_authority_host": microsoft["login_url"], "mailoauth_graph_endpoint": microsoft["graph_url"],
+        "mailoauth_tenant_id": microsoft["tenant"]["id"], "automation_client_id": automation["client_id"],
+        "automation_client_secret": automation["client_secret"], "certificate_path": str(pem),
+        "certificate_password": "correct horse", "result_file": str(result_file)})
+    assert run.rc == 0, run
+    assert "correct horse" not in run.output
+    thumbprints = json.loads(result_file.read_text())
+    state = sandbox.control(microsoft["graph_url"], "state")
+    [app] = [a for a in state["applications"] if a.get("uniqueName") == "modules-test-app"]
+    [sp] = [s for s in state["service_principals"] if s["appId"] == app["appId"]]
+    assert [thumbprint_of(c["key"]) for c in app["keyCredentials"]] == [thumbprints["first"]]
+    assert sp["app_role_assignments"] == {} and sp["directory_roles"] == []
+    assert not pem.exists()
