@@ -181,3 +181,20 @@ def test_each_module_converges_and_undoes(sandbox, microsoft, run_playbook, tmp_
     assert [thumbprint_of(c["key"]) for c in app["keyCredentials"]] == [thumbprints["first"]]
     assert sp["app_role_assignments"] == {} and sp["directory_roles"] == []
     assert not pem.exists()
+
+
+def test_bootstrap_waits_out_graph_replication_and_throttling(sandbox, microsoft, run_playbook, bootstrap_vars):
+    first = run_playbook(PLAYBOOK, extra_vars=bootstrap_vars)
+    sign_in_at_device_login(sandbox, first.output, microsoft["admin_user"])
+    sandbox.control(microsoft["login_url"], "faults", "POST", {"graph": {
+        "replication_delay_requests": 2, "429": 2, "retry_after": 0}})
+    second = run_playbook(PLAYBOOK, extra_vars=bootstrap_vars)
+    assert second.rc == 0, second
+    [app], [sp] = automation_identity(sandbox, microsoft)
+    assert sp["directory_roles"] == [RECIPIENT_ADMINISTRATOR]
+    assert sp["app_role_assignments"][EXCHANGE_APP_ID] == ["Exchange.ManageAsApp"]
+    assert len(app["keyCredentials"]) == 1
+    state = sandbox.control(microsoft["graph_url"], "state")
+    assert len([a for a in state["app_role_assignment_objects"] if a["principalId"] == sp["id"]]) == 3
+    again = run_playbook(PLAYBOOK, extra_vars=bootstrap_vars)
+    assert again.rc == 0 and again.changed("localhost") == 0, again
