@@ -187,7 +187,14 @@ class GraphClient:
         if missing_ok and response.status_code == 404 and _error_code(response) in not_found:
             return None
         if response.status_code not in ok:
-            raise graph_error(response, action, permission, attempts, self.resource)
+            error = graph_error(response, action, permission, attempts, self.resource)
+            if error.status == 403 and self.identity.method == "device_code":
+                # a person signed in: what is missing is their role or the sign-in client's delegated consent
+                error.hint = ("the signed-in user must be an administrator allowed to do this (Privileged Role "
+                              "Administrator or Global Administrator), and the sign-in client needs admin consent for "
+                              "the delegated permission %s; sign in again as such an administrator"
+                              % (permission or APPLICATIONS_PERMISSION))
+            raise error
         if response.status_code == 204 or not response.content:
             return None
         try:

@@ -157,6 +157,7 @@ def test_an_ordinary_user_is_refused_and_nothing_is_half_made(sandbox, microsoft
     second = run_playbook(PLAYBOOK, extra_vars=bootstrap_vars)
     assert second.rc != 0
     assert "Authorization_RequestDenied" in second.output
+    assert "the signed-in user must be an administrator" in second.output
     assert automation_identity(sandbox, microsoft) == ([], [])
 
 
