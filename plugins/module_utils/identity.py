@@ -165,6 +165,8 @@ _AADSTS_HINTS = {
     501481: "the PKCE code_verifier does not match the code_challenge of the sign-in: start the sign-in again",
     700016: "check client_id and tenant_id: the application is not known in that tenant",
     700025: "a public client must not send a secret: remove client_secret for this sign-in",
+    700027: "the certificate in client_certificate_path is not (or no longer) a credential of the app: run "
+            "bootstrap.yml again, or point client_certificate_path at the file it wrote",
     700082: "the refresh token expired after 90 days unused: sign in again and renew it more often",
     7000215: "client_secret is wrong: use the secret's value (not its id) from when it was created, or create a new "
              "one (entra_app_secret)",
