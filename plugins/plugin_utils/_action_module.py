@@ -43,6 +43,10 @@ def native(value):
     for plain in (bool, int, float, str):
         if isinstance(value, plain):
             return plain(value)
+    if type(value).__name__ == "AnsibleVaultEncryptedUnicode":
+        # ansible-core before 2.19 hands vaulted variables over undecrypted (not a str); str() decrypts them.
+        # Matched by name: importing the class from 2.19 on raises a deprecation warning.
+        return str(value)
     return value
 
 
