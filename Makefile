@@ -12,6 +12,9 @@ SANITY_EXCLUDE := ^(tests/(sandbox|integration|conftest\.py)|bench/|tools/|\.ci/
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/collections
 export PATH := $(BIN):$(PATH)
 
+# A venv of the matrix is kept between runs (make would remove it as an intermediate file).
+.PRECIOUS: .venv-core-%/.installed
+
 .PHONY: all venv collection demo test sanity sanity-tree lint ee-context units integration bench sandbox-start sandbox-stop clean \
 	test-matrix
 
