@@ -20,7 +20,9 @@ import urllib.parse
 import ansible_runner
 import pytest
 
-from tests.integration.awx_job import REPO_ROOT, job_events, write_job
+from ansible.parsing.dataloader import DataLoader
+
+from tests.integration.awx_job import REPO_ROOT, credential_types, inject_credential, job_events, write_job
 from tests.integration.test_playbooks import firewall_state, our_app, redeem_as_firewall, tenant
 from tests.sandbox import browser
 from tests.sandbox.client import Sandbox
@@ -146,6 +148,69 @@ def stdout_of(private_data_dir):
 
 def changed(result):
     return sum((result.stats or {}).get("changed", {}).values())
+
+
+def test_injectors_are_rendered_as_awx_renders_them(tmp_path):
+    """File injectors first (tower.filename), then env and extra_vars; empty inputs render as ''; all !unsafe."""
+    (tmp_path / "env").mkdir()
+    definition = {"name": "example", "inputs": {"fields": [
+        {"id": "user", "type": "string"}, {"id": "key", "type": "string", "secret": True},
+        {"id": "region", "type": "string", "default": "eu"}, {"id": "verify", "type": "boolean"},
+        {"id": "empty", "type": "string"}]},
+        "injectors": {"file": {"template.key": "[auth]\nkey={{ key }}\n", "template.cfg": "{{ user }}@{{ region }}"},
+                      "env": {"KEY_FILE": "{{ tower.filename.key }}", "VERIFY": "{{ verify }}"},
+                      "extra_vars": {"cfg_path": "{{ tower.filename.cfg }}", "who": "{{ user }}{{ empty }}",
+                                     "nested": {"list": ["{{ key }}", "{{ region }}"]}}}}
+    env, args = {}, []
+    inject_credential(definition, {"user": "bob", "key": "s3cr{{ 7 * 7 }}t", "empty": ""}, str(tmp_path), env, args)
+    with open(env["KEY_FILE"], encoding="utf-8") as handle:
+        # A value is data, never rendered again; Jinja drops the trailing newline, as in AWX.
+        assert handle.read() == "[auth]\nkey=s3cr{{ 7 * 7 }}t"
+    assert oct(os.stat(env["KEY_FILE"]).st_mode & 0o777) == "0o600"
+    assert env["VERIFY"] == "False" and os.path.dirname(env["KEY_FILE"]) == str(tmp_path / "env")
+    assert args[0] == "-e" and args[1].startswith("@") and len(args) == 2
+    with open(args[1][1:], encoding="utf-8") as handle:
+        text = handle.read()
+    assert "!unsafe 'who'" in text and "!unsafe 'bob'" in text
+    loaded = DataLoader().load_from_file(args[1][1:])
+    with open(loaded["cfg_path"], encoding="utf-8") as handle:
+        assert handle.read() == "bob@eu"
+    assert loaded["nested"] == {"list": ["s3cr{{ 7 * 7 }}t", "eu"]}
+    with pytest.raises(AssertionError, match="refuse inputs"):
+        inject_credential(definition, {"nope": "x"}, str(tmp_path), {}, [])
+
+
+def test_the_collections_credential_types_render(tmp_path):
+    """Every credential type under extensions/awx renders with all its inputs set, and injects something."""
+    (tmp_path / "env").mkdir()
+    for definition in credential_types().values():
+        inputs = {field["id"]: field.get("choices", ["value-of-" + field["id"]])[0]
+                  for field in definition["inputs"]["fields"] if field.get("type", "string") == "string"}
+        env, args = {}, []
+        inject_credential(definition, inputs, str(tmp_path), env, args)
+        injected = "\n".join(env.values())
+        for path in args[1::2]:
+            injected += json.dumps(DataLoader().load_from_file(path[1:]))
+        for field in definition["inputs"]["fields"]:
+            if field.get("secret"):
+                assert inputs[field["id"]] in injected, (definition["name"], field["id"])
+
+
+def test_the_event_scan_finds_a_secret_in_any_form(tmp_path):
+    events = tmp_path / "artifacts" / "job" / "job_events"
+    events.mkdir(parents=True)
+    secret = "Zq8~" + secrets.token_urlsafe(30)
+    hidden = {"url-encoded": urllib.parse.quote(secret, safe=""),
+              "base64": base64.b64encode(secret.encode()).decode(),
+              "truncated": secret[5:35], "token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"}
+    for counter, (name, form) in enumerate(hidden.items(), 1):
+        for path in events.iterdir():
+            path.unlink()
+        (events / ("%d-x.json" % counter)).write_text(json.dumps(
+            {"counter": counter, "event": "runner_on_ok", "stdout": "", "event_data": {"res": {"msg": form}}}))
+        with pytest.raises(AssertionError):
+            assert_no_secret_in_events(str(tmp_path), {secret})
+        assert name
 
 
 @pytest.fixture(scope="module")
