@@ -102,10 +102,13 @@ class AwxSite:
         write_job(private_data_dir, inventory=self.inventory, credentials=credentials, template_vars=template_vars,
                   launch_vars=launch_vars, envvars=envvars, verbosity=verbosity)
         # AWX's worker environment, not the test runner's: no Azure identity or CA bundle leaks in from outside.
-        for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "REQUESTS_CA_BUNDLE"):
-            os.environ.pop(name, None)
-        result = ansible_runner.run(private_data_dir=private_data_dir, playbook=os.path.join("playbooks", playbook),
-                                    quiet=True, ident="job")
+        outside = {name: os.environ.pop(name) for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
+                                                           "REQUESTS_CA_BUNDLE") if name in os.environ}
+        try:
+            result = ansible_runner.run(private_data_dir=private_data_dir, quiet=True, ident="job",
+                                        playbook=os.path.join("playbooks", playbook))
+        finally:
+            os.environ.update(outside)
         self.stored_inputs()
         return result, private_data_dir
 
