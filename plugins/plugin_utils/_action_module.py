@@ -40,9 +40,16 @@ def native(value):
         return {str(key): native(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [native(item) for item in value]
-    for plain in (bool, int, float, str):
+    if isinstance(value, str):
+        # str.__str__, not str(): before 2.19 AnsibleUnsafeText's own __str__ returns the unsafe type again.
+        return str.__str__(value)
+    for plain in (bool, int, float):
         if isinstance(value, plain):
             return plain(value)
+    if type(value).__name__ == "AnsibleVaultEncryptedUnicode":
+        # ansible-core before 2.19 hands vaulted variables over undecrypted (not a str); str() decrypts them.
+        # Matched by name: importing the class from 2.19 on raises a deprecation warning.
+        return str(value)
     return value
 
 
