@@ -100,16 +100,20 @@ class Reply:
         self.status_text = status_text
 
 
+def reply_too_large(host, size, at_least=False):
+    return SfosError("Firewall %s answered with %s%d bytes, more than an XML API reply can be (%d)"
+                     % (host, "over " if at_least else "", size, MAX_REPLY_BYTES), code="reply-too-large",
+                     hint="check that host and port point at the firewall's admin API (webconsole/APIController) "
+                          "and that no proxy is in between")
+
+
 def parse_reply(text, entity_tag, host):
     """Parse and check a reply (bytes or text), in order: non-XML, top-level Status, Login status, entity Status.
 
     Returns a :class:`Reply`; raises :class:`SfosError` for every failure.
     """
     if len(text or "") > MAX_REPLY_BYTES:
-        raise SfosError("Firewall %s answered with %d bytes, more than an XML API reply can be (%d)"
-                        % (host, len(text), MAX_REPLY_BYTES), code="reply-too-large",
-                        hint="check that host and port point at the firewall's admin API (webconsole/APIController) "
-                             "and that no proxy is in between")
+        raise reply_too_large(host, len(text))
     try:
         root = SafeET.fromstring(text)
     except (ET.ParseError, DefusedXmlException, ValueError):
