@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import threading
@@ -96,6 +97,60 @@ def oauth_element_names(api_version, overrides=None):
     names = dict(names)
     names.update({key: value for key, value in (overrides or {}).items() if value})
     return names
+
+
+# A firewall's name or address, nothing else: https://, :port, /path and user@ are the usual slips.
+HOST_LABELS = re.compile(r"^[\w-]+(\.[\w-]+)*\.?$")
+API_VERSION = re.compile(r"^\d+(\.\d+)*$")
+HOST_HINT = "give the firewall's name or address only, e.g. fw01.example.com, 192.0.2.1 or 2001:db8::1"
+
+
+def _refuse(message, hint):
+    raise SfosError(message, code="invalid-option", hint=hint)
+
+
+def check_host(host):
+    """Refuse a host value that is not a bare name or IP address, naming sfos_host and the fix (raises SfosError)."""
+    if not host:
+        return
+    option = "Option host (inventory variable sfos_host)"
+    if host != host.strip():
+        _refuse("%s %r starts or ends with a space or line break" % (option, host),
+                "remove it (a YAML | block leaves a line break at the end: use a plain or quoted string)")
+    if "@" in host:
+        # Not shown: the part before @ may be a password.
+        _refuse("%s holds user information (user@ or user:password@)" % option,
+                HOST_HINT + "; the API user goes in username and password (sfos_username, sfos_password)")
+    if "://" in host:
+        _refuse("%s %r holds a URL scheme" % (option, host), HOST_HINT + " (no https://); the admin port goes in "
+                                                                       "port (sfos_port)")
+    if "/" in host or "?" in host or "#" in host:
+        _refuse("%s %r holds a path" % (option, host), HOST_HINT + "; the collection adds the API path itself")
+    try:
+        ipaddress.ip_address(host[1:-1] if host.startswith("[") and host.endswith("]") else host)
+        return
+    except ValueError:
+        pass
+    if ":" in host:
+        _refuse("%s %r holds a port" % (option, host), HOST_HINT + "; set the admin port in port (sfos_port), "
+                                                                   "default 4444")
+    if not HOST_LABELS.match(host):
+        _refuse("%s %r is not a host name or IP address" % (option, host), HOST_HINT)
+
+
+def check_connection_options(params):
+    """Refuse connection option values no firewall could use, naming the option and the fix (raises SfosError)."""
+    check_host(params.get("host"))
+    if params.get("port") is not None and not 1 <= params["port"] <= 65535:
+        _refuse("Option port must be between 1 and 65535, not %s" % params["port"],
+                "use the firewall's admin port (normally 4444)")
+    if params.get("timeout") is not None and params["timeout"] < 1:
+        _refuse("Option timeout must be at least 1 second, not %s" % params["timeout"],
+                "leave timeout at its default (30) or raise it for slow links")
+    if params.get("api_version") and not API_VERSION.match(params["api_version"]):
+        _refuse("Option api_version %r is not an XML API version" % params["api_version"],
+                "give the firmware's API version such as 2100.1, or leave api_version unset to read it from the "
+                "firewall")
 
 
 def missing_libraries():
@@ -388,14 +443,15 @@ def transport_error(exc, where, timeout):
 
 
 def client_for_module(module, check=None):
-    """The client for a module's connection options, after ``check(params)`` if given; fails the module instead of
-    raising when a library is missing or an option is wrong (SfosError)."""
+    """The client for a module's connection options, after checking them (and ``check(params)`` if given); fails the
+    module instead of raising when a library is missing or an option is wrong (SfosError)."""
     for library, error in missing_libraries():
         module.fail_json(msg=missing_required_lib(library), exception=str(error))
     if not module.params["validate_certs"]:
         module.warn("validate_certs=false: the firewall's TLS certificate is not verified")
     params = module.params
     try:
+        check_connection_options(params)
         if check:
             check(params)
         return SfosClient(params["host"], params["username"], params["password"], port=params["port"],
