@@ -36,12 +36,14 @@ options:
     description:
       - Administrator the XML API logs in as. Its device-access profile needs read-write access to the objects the
         module changes.
-      - If not set, the host variable C(sfos_username) is used.
+      - If not set, the host variable C(sfos_username) is used, else C(mailoauth_awx_sfos_username) (what the AWX
+        credential type C(Sophos Firewall API user) injects).
     type: str
   password:
     description:
       - Password of O(username). Any character is sent intact (the request XML is built, not pasted).
-      - If not set, the host variable C(sfos_password) is used (keep it in Ansible Vault).
+      - If not set, the host variable C(sfos_password) is used (keep it in Ansible Vault), else
+        C(mailoauth_awx_sfos_password) (what the AWX credential type C(Sophos Firewall API user) injects).
     type: str
   validate_certs:
     description:

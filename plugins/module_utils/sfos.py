@@ -56,8 +56,12 @@ CONNECTION_ARGSPEC = {
     "api_version": {"type": "str"},
 }
 # {option: (variable, ...)} for ActionModuleBase.option_variables: sfos_<option>, and for host also the inventory's.
+# An AWX credential of the type "Sophos Firewall API user" injects its login under names of its own, used only by a
+# host that has no sfos_username/sfos_password: extra vars would override every host's own.
 CONNECTION_VARIABLES = dict({name: ("sfos_" + name,) for name in CONNECTION_ARGSPEC},
-                            host=("sfos_host", "ansible_host", "inventory_hostname"))
+                            host=("sfos_host", "ansible_host", "inventory_hostname"),
+                            username=("sfos_username", "mailoauth_awx_sfos_username"),
+                            password=("sfos_password", "mailoauth_awx_sfos_password"))
 
 # The OAuth 2.0 element names of <Notification> are in no public Sophos document (sfos_notification's notes):
 # one row per firmware API version, newest last; a firmware uses the newest row not above its version.
