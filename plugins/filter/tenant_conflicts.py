@@ -51,22 +51,21 @@ def tenant_conflicts(hosts, hostvars, variables, groups=None):
         raise AnsibleFilterError("tenant_conflicts needs hostvars")
     play_hosts = list(hosts)
     groups = {name: [host for host in members if host in play_hosts] for name, members in (groups or {}).items()}
-    conflicts = []
-    for name in variables:
-        by_value = []
-        for host in play_hosts:
-            value = _value(hostvars[host], name)
-            for entry in by_value:
+    by_variable = {name: [] for name in variables}  # per variable: [(value, [hosts])]
+    for host in play_hosts:
+        host_variables = hostvars[host]  # one variable-manager lookup per host, not per variable
+        for name in variables:
+            value = _value(host_variables, name)
+            for entry in by_variable[name]:
                 if entry[0] == value:
                     entry[1].append(host)
                     break
             else:
-                by_value.append((value, [host]))
-        if len(by_value) > 1:
-            conflicts.append({"variable": name, "holders": [
-                " and ".join(_who(members, groups)) + (" (not set)" if value is _NOT_SET else "")
-                for value, members in by_value]})
-    return conflicts
+                by_variable[name].append((value, [host]))
+    return [{"variable": name, "holders": [" and ".join(_who(members, groups)) + (" (not set)" if value is _NOT_SET
+                                                                                 else "")
+                                           for value, members in by_variable[name]]}
+            for name in variables if len(by_variable[name]) > 1]
 
 
 class FilterModule:
