@@ -62,10 +62,12 @@ def tenant_conflicts(hosts, hostvars, variables, groups=None):
                     break
             else:
                 by_variable[name].append((value, [host]))
-    return [{"variable": name, "holders": [" and ".join(_who(members, groups)) + (" (not set)" if value is _NOT_SET
-                                                                                 else "")
-                                           for value, members in by_variable[name]]}
+    return [{"variable": name, "holders": [_holders(value, members, groups) for value, members in by_variable[name]]}
             for name in variables if len(by_variable[name]) > 1]
+
+
+def _holders(value, members, groups):
+    return " and ".join(_who(members, groups)) + (" (not set)" if value is _NOT_SET else "")
 
 
 class FilterModule:

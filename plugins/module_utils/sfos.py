@@ -126,8 +126,8 @@ def check_host(host):
         _refuse("%s holds user information (user@ or user:password@)" % option,
                 HOST_HINT + "; the API user goes in username and password (sfos_username, sfos_password)")
     if "://" in host:
-        _refuse("%s %r holds a URL scheme" % (option, host), HOST_HINT + " (no https://); the admin port goes in "
-                                                                       "port (sfos_port)")
+        _refuse("%s %r holds a URL scheme" % (option, host),
+                HOST_HINT + " (no https://); the admin port goes in port (sfos_port)")
     if "/" in host or "?" in host or "#" in host:
         _refuse("%s %r holds a path" % (option, host), HOST_HINT + "; the collection adds the API path itself")
     try:

@@ -73,6 +73,6 @@ def test_the_secret_never_goes_into_a_planted_file(case, tmp_path):
     for name in predictable_names(str(path)):
         if os.path.lexists(name) and not os.path.islink(name):
             assert open(name, encoding="utf-8").read() == "planted"
-    leftovers = sorted(set(os.listdir(shared)) - {"msal_cache.json"} - {os.path.basename(n) for n in
-                                                                         predictable_names(str(path))})
+    planted = {os.path.basename(name) for name in predictable_names(str(path))}
+    leftovers = sorted(set(os.listdir(shared)) - {"msal_cache.json"} - planted)
     assert not leftovers, "temporary files left behind: %s" % leftovers
