@@ -68,6 +68,20 @@ class _VariableError(Exception):
     """A host variable that should fill an option does not render."""
 
 
+def render_variable(templar, variable, option, value, secret):
+    """The host variable's value, rendered; a template error names the variable and the fix (_VariableError)."""
+    try:
+        return templar.template(value)
+    except AnsibleTemplateError as exc:
+        # A literal password holding {{ or {% is the usual cause. The template's error is shown only for options
+        # that are no secret: it may quote part of the value.
+        raise _VariableError(
+            "Variable %s (for option %s) does not render as a template%s. If its value is meant literally (a "
+            "password holding {{ or {%% for example), mark it !unsafe in the vars file (%s: !unsafe '...') or "
+            "encrypt it with ansible-vault: neither is templated" % (
+                variable, option, "" if secret else " (%s)" % str(exc).split("\n", 1)[0], variable)) from None
+
+
 class _ModuleExit(Exception):
     def __init__(self, result):
         super().__init__()
@@ -153,10 +167,10 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
     def run_module(self, module, task_vars):
         """Do the work; must end with module.exit_json() or module.fail_json()."""
 
-    def _variable_defaults(self, args, task_vars, spec):
+    def _variable_defaults(self, args, task_vars, spec=None):
         for option, variables in self.option_variables.items():
             *parents, name = option.split(".")
-            target, option_spec = args, spec
+            target, option_spec = args, spec or {}
             for parent in parents:
                 target = target.get(parent)
                 option_spec = (option_spec.get(parent) or {}).get("options") or {}
@@ -167,22 +181,10 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
                     for variable in variables:
                         value = task_vars.get(variable)
                         if not unset(value):
-                            target[name] = native(self._render(variable, option, value,
-                                                               (option_spec.get(name) or {}).get("no_log")))
+                            target[name] = native(render_variable(self._templar, variable, option, value,
+                                                                  (option_spec.get(name) or {}).get("no_log")))
                             break
         return args
-
-    def _render(self, variable, option, value, secret):
-        try:
-            return self._templar.template(value)
-        except AnsibleTemplateError as exc:
-            # A literal password holding {{ or {% is the usual cause. The template's error is shown only for options
-            # that are no secret: it may quote part of the value.
-            raise _VariableError(
-                "Variable %s (for option %s) does not render as a template%s. If its value is meant literally (a "
-                "password holding {{ or {%% for example), mark it !unsafe in the vars file (%s: !unsafe '...') or "
-                "encrypt it with ansible-vault: neither is templated" % (
-                    variable, option, "" if secret else " (%s)" % str(exc).split("\n", 1)[0], variable)) from None
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}

@@ -71,13 +71,21 @@ def test_without_ipv6_loopback_it_listens_on_127_0_0_1_alone(monkeypatch):
 @pytest.mark.skipif(not ipv6_loopback_available(), reason="this machine has no ::1")
 def test_a_port_taken_on_ipv6_loopback_alone_names_the_option():
     """Another program on [::1]:port would receive the browser's redirect: refuse rather than listen beside it."""
-    with socket.socket(socket.AF_INET6) as other:
+    for dummy in range(20):
+        other = socket.socket(socket.AF_INET6)
         other.bind(("::1", 0))
+        port = other.getsockname()[1]
+        try:
+            with socket.create_server(("127.0.0.1", port)):
+                break  # free on 127.0.0.1: the case to show
+        except OSError:
+            other.close()
+    with other:
         other.listen()
         with pytest.raises(IdentityError) as err:
-            LoopbackListener(other.getsockname()[1])
+            LoopbackListener(port)
     assert err.value.code == "loopback_port"
-    assert "::1" in str(err.value)
+    assert "[::1]:%d" % port in str(err.value)
 
 
 def test_wrong_state_is_refused_and_the_right_one_still_counts(listener):
