@@ -181,8 +181,9 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
                     for variable in variables:
                         value = task_vars.get(variable)
                         if not unset(value):
-                            target[name] = native(render_variable(self._templar, variable, option, value,
-                                                                  (option_spec.get(name) or {}).get("no_log")))
+                            # An option the spec does not list counts as a secret.
+                            secret = option_spec.get(name, {"no_log": True}).get("no_log")
+                            target[name] = native(render_variable(self._templar, variable, option, value, secret))
                             break
         return args
 
