@@ -10,7 +10,7 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notificatio
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import CONNECTION_ARGSPEC
 from ansible_collections.mailoauth.sophos.plugins.action.sfos_notification import ActionModule
 from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module import (
-    AnsibleActionModule, _ModuleExit, given, native)
+    AnsibleActionModule, _ModuleExit, _VariableError, given, native)
 
 try:
     from ansible._internal._datatag._tags import TrustedAsTemplate
@@ -113,3 +113,13 @@ def test_unset_oauth_values_come_from_the_tenant_roles_facts():
 def test_no_oauth_option_means_no_oauth_values_from_facts():
     args = fill({"mail_port": 587}, {"inventory_hostname": "fw01", "mailoauth_client_id": "cid"})
     assert "oauth" not in args and args["host"] == "fw01"
+
+
+def test_a_variable_that_does_not_render_is_named_without_its_value():
+    task_vars = {"inventory_hostname": "fw01", "sfos_password": TrustedAsTemplate().tag("Pw{{x}}-s3cret")}
+    with pytest.raises(_VariableError) as info:
+        fill({}, task_vars)
+    message = str(info.value)
+    assert "Variable sfos_password (for option password) does not render" in message
+    assert "!unsafe" in message and "ansible-vault" in message
+    assert "s3cret" not in message and "'x'" not in message
