@@ -151,7 +151,7 @@ options:
     description:
       - The other options as one dictionary, for example C("{{ my_notification_settings }}"); an option given
         directly as well takes the direct value.
-      - The M(mailoauth.sophos.firewall_notification) role passes its variables this way, as one template per host
+      - The role C(mailoauth.sophos.firewall_notification) passes its variables this way, as one template per host
         (ansible-core compiles each template again for every host) without templating the whole of C(args).
     type: dict
     version_added: 0.1.0
