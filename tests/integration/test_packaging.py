@@ -24,9 +24,11 @@ MAX_FILES = 200
 # ansible-lint (.ansible) and ansible-test (tests/output): none of it is collection content.
 LEFT_BEHIND = (".build/ee/context/Containerfile", ".sandbox/sandbox.json", ".pytest_cache/README.md",
                "bench/results/fleet.json", ".ansible/modules/cache.json", "tests/output/junit.xml",
-               "plugins/module_utils/__pycache__/sfos.cpython-311.pyc")
+               "plugins/module_utils/__pycache__/sfos.cpython-311.pyc", ".venv-core-2.16/pyvenv.cfg",
+               "examples/fleet/.mailoauth-facts/fw01")
 NOT_SHIPPED = ("docs/sphinx/build/", "docs/sphinx/rst/", ".build/", ".sandbox/", ".pytest_cache/", "bench/",
-               ".ansible/", "tests/", "tools/", ".venv/")
+               ".ansible/", "tests/", "tools/", ".venv", "constraints-", "requirements-test", "requirements-matrix",
+               "examples/fleet/.mailoauth-facts")
 
 
 def checkout_files():
