@@ -64,6 +64,14 @@ def everything(box):
     return {"tenant": tenant(box), "firewalls": [firewall(box, fw) for fw in box.services["sfos"]["firewalls"]]}
 
 
+def objects(box):
+    """What the tenant and the firewalls hold, without the sign-in records (a cached admin token may be renewed)."""
+    state = tenant(box)
+    kept = ("applications", "deleted_applications", "service_principals", "oauth2_permission_grants", "mailboxes")
+    return {"tenant": {key: state[key] for key in kept},
+            "firewalls": [firewall(box, fw) for fw in box.services["sfos"]["firewalls"]]}
+
+
 def our_apps(state):
     return [app for app in state["applications"] if app["uniqueName"] == APP_UNIQUE_NAME]
 
@@ -147,3 +155,92 @@ def test_one_auth_method_variable_reaches_every_tenant_step(fresh, play):
     assert not pending_device_codes(box)  # verify's entra_app_info used the cached sign-in too
     blank = play("verify.yml", extra_vars={"mailoauth_automation_client_secret": ""})
     assert blank.rc != 0, blank  # without the variable the same run has no way in: the test can fail
+
+
+RELAY_PASSWORD = "relay-Pa55-word"
+
+
+@pytest.fixture
+def remove(fresh, play):
+    """remove.yml towards a relay with a login, signing in as verify did (the device-code cache)."""
+    def run(*args, **extra):
+        values = {"mailoauth_remove_mail_server": "relay.contoso.example", "mailoauth_remove_mail_port": 2525,
+                  "mailoauth_remove_connection_security": "STARTTLS", "mailoauth_remove_smtp_username": "fw-relay",
+                  "mailoauth_remove_smtp_password": RELAY_PASSWORD, "mailoauth_auth_method": "device_code",
+                  "mailoauth_token_cache_path": str(fresh["workdir"] / "msal" / "cache.json"),
+                  "mailoauth_automation_client_secret": ""}
+        values.update(extra)
+        return play("remove.yml", *args, extra_vars=values)
+    return run
+
+
+def test_remove_in_check_mode_shows_everything_and_changes_nothing(fresh, remove):
+    box = fresh["box"]
+    before = objects(box)
+    app_id = our_apps(before["tenant"])[0]["appId"]
+    run = remove("--check", "--diff")
+    assert run.rc == 0, run
+    names = [fw["name"] for fw in box.services["sfos"]["firewalls"]]
+    assert run.recap[names[0]]["changed"] == 4, run  # this firewall, the consent, the app, the credentials file
+    assert all(run.recap[name]["changed"] == 1 for name in names[1:]), run
+    assert run.stdout.count('-    "oauth_client_id": "%s"' % app_id) == FIREWALLS, run
+    assert run.stdout.count('"mail_server": "relay.contoso.example"') == FIREWALLS, run
+    assert run.stdout.count('"smtp_password": "<changed>"') == FIREWALLS, run
+    assert '"client_secrets": [' in run.stdout and '-    "service_principal": true' in run.stdout, run
+    assert RELAY_PASSWORD not in run.output
+    assert objects(box) == before
+
+
+def test_remove_refuses_while_firewalls_outside_the_play_use_the_app(fresh, remove):
+    box = fresh["box"]
+    before = objects(box)
+    run = remove("--limit", "fw01")
+    assert run.rc != 0, run
+    assert "is still used by fw02 (its notification settings hold the client ID); fw03" in run.stdout, run
+    assert objects(box) == before  # refused before anything changed, fw01 included
+
+
+def test_remove_refuses_while_the_ledger_records_a_firewall_as_using_the_app(fresh, remove):
+    """fw03 reads back without the client ID (e.g. switched by hand), but the ledger says it was given it."""
+    box = fresh["box"]
+    app_id = our_apps(tenant(box))[0]["appId"]
+    fw03 = box.services["sfos"]["firewalls"][2]
+    box.control("https://%s:%d" % (fw03["host"], fw03["port"]), "config", method="POST",
+                body={"notification": {"ClientID": ""}})
+    ledger = os.path.join(fresh["inventory"], "host_vars", fw03["name"], "ledger.yml")
+    with open(ledger, "w", encoding="utf-8") as handle:
+        handle.write("mailoauth_ledger:\n  client_id: %s\n" % app_id)
+    try:
+        before = objects(box)
+        run = remove("--limit", "fw01,fw02")
+    finally:
+        os.unlink(ledger)
+    assert run.rc != 0, run
+    assert "is still used by fw03 (its ledger entry records the client ID)" in run.stdout, run
+    assert objects(box) == before
+
+
+def test_remove_restores_every_firewall_then_removes_the_app_and_changes_nothing_again(fresh, remove):
+    box = fresh["box"]
+    app = our_apps(tenant(box))[0]
+    run = remove()
+    assert run.rc == 0, run
+    assert RELAY_PASSWORD not in run.output
+    for fw in box.services["sfos"]["firewalls"]:
+        stored = firewall(box, fw)["notification"]
+        assert (stored["NotificationServer"], stored["MailServer"], stored["Port"], stored["ConnectionSecurity"]) == (
+            "1", "relay.contoso.example", "2525", "STARTTLS"), fw["name"]
+        assert (stored["AuthenticationRequired"], stored["Username"], stored["Password"]) == (
+            "Enable", "fw-relay", RELAY_PASSWORD), fw["name"]
+        assert [stored[tag] for tag in ("Oauth2Provider", "ClientID", "ClientSecret", "RefreshToken")] == [""] * 4
+    state = tenant(box)
+    assert not our_apps(state)
+    assert not [sp for sp in state["service_principals"] if sp["appId"] == app["appId"]]
+    sp_ids = {sp["id"] for sp in state["service_principals"]}
+    assert all(grant["clientId"] in sp_ids for grant in state["oauth2_permission_grants"])  # none left dangling
+    assert [deleted["appId"] for deleted in state["deleted_applications"]] == [app["appId"]]  # Entra's 30 days
+    assert not os.path.exists(credentials_file(fresh))  # the removed app's secret and token are not reused
+
+    again = remove()
+    assert again.rc == 0, again
+    assert again.changed() == 0, again
