@@ -219,8 +219,10 @@ def test_a_password_relay_already_in_place_is_left_alone():
 def test_any_change_under_password_auth_needs_the_password_it_would_otherwise_clear():
     relayed = dict(CONFIGURED, MailServer="relay.contoso.com", Port="25", ConnectionSecurity="None",
                    Username="relay-user", Oauth2Provider="", ClientID="", ClientSecret="", RefreshToken="")
+    changed_port = dict(RELAY)
+    changed_port.update(mail_port=2525, smtp_password=None)
     with pytest.raises(SfosError) as error:
-        plan(params(**dict(RELAY, mail_port=2525, smtp_password=None)), current=relayed)
+        plan(params(**changed_port), current=relayed)
     assert error.value.code == "missing-option" and "smtp_password" in str(error.value)
 
 
