@@ -9,14 +9,14 @@
 Assertions read the emulators' own state, never the collection's clients.
 """
 
+import json
 import os
-import re
 import stat
 
 import pytest
 
 from tests.sandbox.client import Sandbox
-from tests.sandbox.inventory import write_inventory
+from tests.sandbox.inventory import fact_cache_env, write_inventory
 
 APP_UNIQUE_NAME = "sophos-firewall-notifications"
 FIREWALLS = 3
@@ -44,7 +44,8 @@ def play(fresh, run_playbook):
     def run(name, *args, extra_vars=None, browser=None):
         return run_playbook(os.path.join("playbooks", name), inventory=fresh["inventory"], extra_vars=extra_vars,
                             args=("--vault-password-file", fresh["password_file"]) + args,
-                            env={"BROWSER": browser or fresh["browser"], "REQUESTS_CA_BUNDLE": ""})
+                            env=dict(fact_cache_env(str(fresh["workdir"])), BROWSER=browser or fresh["browser"],
+                                     REQUESTS_CA_BUNDLE=""))
     return run
 
 
@@ -201,20 +202,13 @@ def test_remove_refuses_while_firewalls_outside_the_play_use_the_app(fresh, remo
 
 
 def test_remove_refuses_while_the_ledger_records_a_firewall_as_using_the_app(fresh, remove):
-    """fw03 reads back without the client ID (e.g. switched by hand), but the ledger says it was given it."""
+    """fw03 reads back without the client ID (changed by hand), but the ledger setup.yml recorded says it holds it."""
     box = fresh["box"]
-    app_id = our_apps(tenant(box))[0]["appId"]
     fw03 = box.services["sfos"]["firewalls"][2]
     box.control("https://%s:%d" % (fw03["host"], fw03["port"]), "config", method="POST",
                 body={"notification": {"ClientID": ""}})
-    ledger = os.path.join(fresh["inventory"], "host_vars", fw03["name"], "ledger.yml")
-    with open(ledger, "w", encoding="utf-8") as handle:
-        handle.write("mailoauth_ledger:\n  client_id: %s\n" % app_id)
-    try:
-        before = objects(box)
-        run = remove("--limit", "fw01,fw02")
-    finally:
-        os.unlink(ledger)
+    before = objects(box)
+    run = remove("--limit", "fw01,fw02")
     assert run.rc != 0, run
     assert "is still used by fw03 (its ledger entry records the client ID)" in run.stdout, run
     assert objects(box) == before
@@ -240,6 +234,11 @@ def test_remove_restores_every_firewall_then_removes_the_app_and_changes_nothing
     assert all(grant["clientId"] in sp_ids for grant in state["oauth2_permission_grants"])  # none left dangling
     assert [deleted["appId"] for deleted in state["deleted_applications"]] == [app["appId"]]  # Entra's 30 days
     assert not os.path.exists(credentials_file(fresh))  # the removed app's secret and token are not reused
+
+    cache = fresh["workdir"] / "fact-cache"
+    for fw in box.services["sfos"]["firewalls"]:
+        ledger = json.loads((cache / fw["name"]).read_text())["mailoauth_ledger"]
+        assert (ledger["client_id"], ledger["secret_key_id"]) == ("", ""), fw["name"]
 
     again = remove()
     assert again.rc == 0, again
