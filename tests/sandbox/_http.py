@@ -3,6 +3,9 @@
 An emulator is a callable ``app(request) -> Response``. One process may serve many apps, each on its own
 port (the SFOS fleet does), from a single selector loop; every connection gets a thread, TLS is negotiated in
 that thread, and connections are kept alive as HTTP/1.1 clients expect.
+
+Emulated network latency (``AppServer.round_trip_seconds``, ``Response.delay``) is waited in the connection's own
+thread, never in the selector loop: the loop only accepts, so one slow firewall never holds up the others.
 """
 
 import json
@@ -47,7 +50,8 @@ class Request:
 
 
 class Response:
-    """An HTTP reply. ``drop`` closes the connection without answering; ``delay`` waits first."""
+    """An HTTP reply. ``drop`` closes the connection without answering; ``delay``: seconds from the request's
+    arrival to the reply leaving (the time the app took counts towards it)."""
 
     def __init__(self, status=200, body=b"", headers=None, content_type="text/plain; charset=utf-8",
                  drop=False, delay=0.0):
@@ -75,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        received = time.monotonic()
         request = Request(self.command, self.path, self.headers, body, self.client_address[0],
                           self.server.server_address[1])
         try:
@@ -83,7 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("emulator error on %s %s", self.command, request.raw_path)
             response = Response(500, b"internal emulator error")
         if response.delay:
-            time.sleep(response.delay)
+            # In this connection's thread: the selector loop and every other connection go on meanwhile.
+            time.sleep(max(0.0, received + response.delay - time.monotonic()))
         if response.drop:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -123,10 +129,20 @@ class AppServer(ThreadingMixIn, TCPServer):
     def port(self):
         return self.server_address[1]
 
+    def round_trip_seconds(self):
+        """The emulated network round-trip time to this server's clients: 0 (loopback) unless a subclass says."""
+        return 0.0
+
     def finish_request(self, request, client_address):
         # Headers and body leave in two writes; with Nagle on, the body waits for the client's delayed ACK
         # (40 ms per response), a stall real web servers do not have.
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        rtt = self.round_trip_seconds()
+        if rtt:
+            # The kernel has answered the SYN at once; the client waits for the server's first TLS flight, so
+            # holding that flight back costs the client the TCP round trip plus TLS's first one (all the TLS 1.3
+            # handshake needs). Slept in this connection's thread (see the module docstring).
+            time.sleep(rtt * (2 if self.ssl_context is not None else 1))
         if self.ssl_context is not None:
             request.settimeout(30)
             try:
@@ -134,6 +150,10 @@ class AppServer(ThreadingMixIn, TCPServer):
             except (ssl.SSLError, OSError) as exc:
                 log.info("TLS handshake from %s failed: %s", client_address[0], exc)
                 return
+            if rtt and request.version() == "TLSv1.2":
+                # TLS 1.2's second handshake round trip, taken before the first request is read: the client's
+                # total to its first reply is the same.
+                time.sleep(rtt)
         request.settimeout(None)
         super().finish_request(request, client_address)
 

@@ -30,6 +30,9 @@ class FirewallServer(AppServer):
         _connection.id = next(_connection_ids)
         super().finish_request(request, client_address)
 
+    def round_trip_seconds(self):
+        return self.app.firewall.round_trip_seconds()
+
 
 def _reply(api_version, build):
     root = ET.Element("Response", APIVersion=api_version, IPS_CAT_VER="1")
@@ -50,7 +53,15 @@ class FirewallApp:
 
     def __call__(self, request):
         if request.path.startswith("/_sandbox/"):
-            return self.control(request)
+            return self.control(request)  # test-only: no emulated latency
+        fw = self.firewall
+        response = self.reply(request)
+        if not response.drop:
+            # The reply leaves one round trip after the request left the client, plus the firewall's own time.
+            response.delay += fw.round_trip_seconds()
+        return response
+
+    def reply(self, request):
         if request.path != API_PATH:
             return Response(404, "<html><body>Not Found</body></html>", content_type="text/html")
         fw = self.firewall
@@ -63,18 +74,20 @@ class FirewallApp:
         if fault == "http500":
             return Response(500, "<html><body><h1>500 Internal Server Error</h1></body></html>",
                             content_type="text/html")
-        response = self.api(request)
+        response, sets = self.api(request)
+        response.delay = fw.server_seconds(sets)
         if fault == "slow":
-            response.delay = float(fw.slow_seconds)
+            response.delay += float(fw.slow_seconds)
         return response
 
     def api(self, request):
+        """The reply, and the number of Set operations in the request (they set the firewall's own time)."""
         fw = self.firewall
         version = fw.api_version
         if not fw.api_enabled:
-            return _top_status(version, "532", "API operations are not allowed. Enable API Configuration.")
+            return _top_status(version, "532", "API operations are not allowed. Enable API Configuration."), 0
         if not fw.allow_api_from_client:
-            return _top_status(version, "534", "API operations are not allowed from the requester IP address")
+            return _top_status(version, "534", "API operations are not allowed from the requester IP address"), 0
         if request.method == "POST":
             reqxml = request.form().get("reqxml")
         else:
@@ -84,9 +97,9 @@ class FirewallApp:
         except (ET.ParseError, ValueError):
             root = None
         if root is None or root.tag != "Request":
-            return _top_status(version, "529", "Invalid XML format or the request is not supported.")
+            return _top_status(version, "529", "Invalid XML format or the request is not supported."), 0
         if fw.require_api_version and not root.get("APIVersion"):
-            return _top_status(version, "529", "There is no API Version")
+            return _top_status(version, "529", "There is no API Version"), 0
         login = root.find("Login")
         username = login.findtext("Username") if login is not None else None
         password = login.findtext("Password") if login is not None else None
@@ -96,7 +109,7 @@ class FirewallApp:
 
             def failed(reply_root):
                 ET.SubElement(ET.SubElement(reply_root, "Login"), "status").text = "Authentication Failure"
-            return _reply(version, failed)
+            return _reply(version, failed), 0
 
         def build(reply_root):
             ET.SubElement(ET.SubElement(reply_root, "Login"), "status").text = "Authentication Successful"
@@ -105,7 +118,7 @@ class FirewallApp:
                     continue
                 for entity in operation:
                     self.operation(reply_root, operation, entity)
-        return _reply(version, build)
+        return _reply(version, build), sum(1 for operation in root if operation.tag == "Set")
 
     def operation(self, reply_root, operation, entity):
         fw = self.firewall
@@ -146,3 +159,30 @@ class FirewallApp:
             log.info("%s: config changed (%s)", fw.name, ", ".join(sorted(changes)))
             return json_response(fw.snapshot())
         return json_response({"error": "unknown control endpoint"}, 404)
+
+
+class FleetControlApp:
+    """Test-only endpoints for the whole fleet at once, on a port of their own (``control_url``), so a benchmark
+    of thousands of firewalls reads and zeroes every counter in one request instead of one per firewall."""
+
+    def __init__(self, fleet):
+        self.fleet = fleet
+
+    def __call__(self, request):
+        prefix = "/_sandbox/fleet/"
+        action = request.path[len(prefix):].strip("/") if request.path.startswith(prefix) else None
+        if action == "state" and request.method == "GET":
+            return json_response({"firewalls": [self._summary(fw) for fw in self.fleet]})
+        if action in ("counters", "reset") and request.method == "POST":
+            for fw in self.fleet:
+                if action == "counters":
+                    fw.reset_counters()
+                else:
+                    fw.reset()
+            return json_response({"firewalls": len(self.fleet)})
+        return json_response({"error": "unknown control endpoint"}, 404)
+
+    @staticmethod
+    def _summary(fw):
+        snapshot = fw.snapshot()
+        return {key: snapshot[key] for key in ("name", "port", "counters", "latency")}

@@ -35,7 +35,10 @@ MAX_LENGTH = {"Subject": 255, "MailBody": 4096, "MailServer": 255, "Username": 5
               "ClientSecret": 1024, "RefreshToken": 8192, "ManagementInterface": 64, "Certificate": 255}
 
 CONFIG_KEYS = ("api_version", "allow_api_from_client", "api_enabled", "write_access", "password", "fault",
-               "fault_status", "slow_seconds", "require_api_version")
+               "fault_status", "slow_seconds", "require_api_version", "rtt_ms", "get_ms", "set_ms")
+# Emulated latency (README "Latency"): round-trip time to the controller, and the firewall's own time per request
+# (get_ms: login and read, every request) and per Set operation on top (set_ms). All 0, i.e. off, by default.
+LATENCY_KEYS = ("rtt_ms", "get_ms", "set_ms")
 FAULTS = (None, "down", "slow", "html", "http500")
 
 
@@ -59,11 +62,12 @@ def hash_matches(hashed, value):
 class Firewall:
     """State of one firewall. All access goes through the lock: connections are served by parallel threads."""
 
-    def __init__(self, name, password, api_version, username="apiadmin"):
+    def __init__(self, name, password, api_version, username="apiadmin", latency=None):
         self.lock = threading.RLock()
         self.name = name
         self.username = username
         self.initial = {"password": password, "api_version": api_version}
+        self.initial.update({key: float((latency or {}).get(key) or 0) for key in LATENCY_KEYS})
         self.port = None
         self.reset()
 
@@ -79,6 +83,8 @@ class Firewall:
             self.fault = None
             self.fault_status = 200
             self.slow_seconds = 6.0
+            for key in LATENCY_KEYS:
+                setattr(self, key, self.initial[key])
             self.notification = dict(self.fresh_elements())
             self.reset_counters()
 
@@ -103,6 +109,10 @@ class Firewall:
             raise ValueError("unknown config keys: %s" % ", ".join(unknown))
         if "fault" in changes and changes["fault"] not in FAULTS:
             raise ValueError("fault must be one of %s" % (FAULTS,))
+        for key in LATENCY_KEYS:
+            if key in changes and (isinstance(changes[key], bool) or not isinstance(changes[key], (int, float))
+                                   or changes[key] < 0):
+                raise ValueError("%s must be a number of milliseconds, 0 or more" % key)
         with self.lock:
             for key in CONFIG_KEYS:
                 if key in changes:
@@ -115,6 +125,13 @@ class Firewall:
                 if tag not in self.known_tags() + list(OPTIONAL_ELEMENTS):
                     raise ValueError("%s is not an element of this firmware's Notification" % tag)
                 self.notification[tag] = str(value)
+
+    def round_trip_seconds(self):
+        return self.rtt_ms / 1000.0
+
+    def server_seconds(self, sets):
+        """The firewall's own time for one request carrying ``sets`` Set operations."""
+        return (self.get_ms + sets * self.set_ms) / 1000.0
 
     def note_request(self, connection_id):
         with self.lock:
@@ -187,5 +204,6 @@ class Firewall:
                 "oauth_supported": self.oauth_supported, "allow_api_from_client": self.allow_api_from_client,
                 "api_enabled": self.api_enabled, "write_access": self.write_access, "fault": self.fault,
                 "require_api_version": self.require_api_version,
+                "latency": {key: getattr(self, key) for key in LATENCY_KEYS},
                 "notification": dict(self.notification), "counters": dict(self.counters),
             }
