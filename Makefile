@@ -15,8 +15,8 @@ export PATH := $(BIN):$(PATH)
 # A venv of the matrix is kept between runs (make would remove it as an intermediate file).
 .PRECIOUS: .venv-core-%/.installed
 
-.PHONY: all venv collection demo test sanity sanity-tree lint ee-context units integration bench sandbox-start sandbox-stop clean \
-	test-matrix
+.PHONY: all venv collection demo test sanity sanity-tree lint ee-context units integration bench bench-latency \
+	bench-scale sandbox-start sandbox-stop clean test-matrix
 
 all: test
 
@@ -120,6 +120,16 @@ demo: collection
 # Fleet benchmark (bench/README.md): figures only, never part of make test.
 bench: collection
 	$(BIN)/python bench/fleet.py --firewalls 100 500 --forks 10 --json bench/results/fleet.json
+
+# Under emulated WAN latency: the role at forks 10, 50 and 100 and the vendor module's pattern at forks 50.
+bench-latency: collection
+	$(BIN)/python bench/fleet.py --latency --firewalls 500 --forks 10 50 100 --phases configure again \
+		--vendor-forks 50 --json bench/results/fleet-latency.json
+
+# Growth with N, no latency: the role against the floor from 500 to 5,000 firewalls.
+bench-scale: collection
+	$(BIN)/python bench/fleet.py --firewalls 500 1000 2000 5000 --forks 10 --phases floor configure again floor_end \
+		--json bench/results/fleet-scale.json
 
 sandbox-start: collection
 	$(BIN)/python -m tests.sandbox start
