@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters that turn verify.yml's per-firewall rows into a table and a CSV document."""
+"""Filters for verify.yml's report: one row per firewall from its result, and the rows as a table or CSV."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
@@ -22,6 +23,48 @@ def _columns(rows, columns):
     for row in rows:
         seen.extend(key for key in row if key not in seen)
     return seen
+
+
+NOT_REACHED = {"failed": True, "msg": "not reached"}
+# What a row holds of the ledger when the application could not be read (no ledger_report rows).
+NOT_CHECKED = {"ledger": "not checked", "ledger_detail": "the application could not be read", "secret_key_id": "",
+               "secret_expires": "", "secret_in_app": "", "pushed_at": ""}
+LEDGER_FIELDS = ("secret_key_id", "secret_expires", "secret_in_app", "pushed_at")
+
+
+def _row(host, result, held):
+    if not isinstance(result, Mapping):
+        result = NOT_REACHED
+    if result.get("failed"):
+        status, detail = "error", str(result.get("msg", ""))
+    elif result.get("changed"):
+        diff = result.get("diff") or {}
+        before, after = diff.get("before") or {}, diff.get("after") or {}
+        status = "drift"
+        detail = ", ".join("%s differs" % key for key, value in after.items() if before.get(key) != value)
+    else:
+        status = held.get("ledger", "")
+        detail = "settings match" if status == "ok" else "settings match; %s" % held.get("ledger_detail", "")
+    row = {"firewall": host, "status": status, "detail": detail}
+    row.update((name, held.get(name, "")) for name in LEDGER_FIELDS)
+    return row
+
+
+def verify_rows(hosts, hostvars, ledger=None, result_name="firewall_notification_result"):
+    """One row per host from its registered result and its ledger_report row, in one pass over the fleet."""
+    if not isinstance(hosts, list):
+        raise AnsibleFilterError("verify_rows expects the list of hosts, such as ansible_play_hosts_all")
+    if ledger is not None and (not isinstance(ledger, list) or len(ledger) != len(hosts)):
+        raise AnsibleFilterError("verify_rows expects the ledger_report rows of the same hosts, in the same order")
+    rows = []
+    for index, host in enumerate(hosts):
+        try:
+            result = hostvars[host].get(result_name)
+        except KeyError:
+            result = None
+        held = ledger[index] if ledger is not None and isinstance(ledger[index], Mapping) else NOT_CHECKED
+        rows.append(_row(str(host), result, held))
+    return rows
 
 
 def report_table(rows, columns=None):
@@ -47,4 +90,4 @@ def report_csv(rows, columns=None):
 
 class FilterModule:
     def filters(self):
-        return {"report_table": report_table, "report_csv": report_csv}
+        return {"report_table": report_table, "report_csv": report_csv, "verify_rows": verify_rows}
