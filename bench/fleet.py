@@ -362,6 +362,8 @@ def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=
             measured["phase"] = name
             measured["per_host_ms"] = round(1000 * measured["wall_s"] / count, 2)
             measured["cpu_per_host_ms"] = round(1000 * measured["cpu_s"] / count, 2)
+            # The machine's own limit: all CPU the run and the emulator used, spread over every core.
+            measured["cpu_bound_s"] = round((measured["cpu_s"] + measured["sandbox_cpu_s"]) / os.cpu_count(), 2)
             bound, per_firewall = latency_bound(fleet, forks)
             if bound:
                 measured["latency_bound_s"] = round(bound, 2)
@@ -403,16 +405,16 @@ def print_table(result):
     print("\nN=%(firewalls)d firewalls (sandbox started in %(sandbox_start_s)s s)" % result)
     if result["latency"]:
         print("latency: %s" % json.dumps(result["latency"]))
-    print("%-13s %5s %8s %8s %8s %9s %8s %8s %8s %8s %8s %7s %8s %6s %8s %6s" % (
+    print("%-13s %5s %8s %8s %8s %9s %8s %8s %8s %8s %8s %7s %5s %8s %6s %8s %6s %8s" % (
         "phase", "forks", "wall s", "ms/host", "cpu s", "cpu ms/h", "ctl cpu", "ctl MiB", "max MiB", "tree RSS",
-        "tree PSS", "wkr USS", "sbx cpu", "load", "bound s", "wall/b"))
+        "tree PSS", "wkr USS", "procs", "sbx cpu", "load", "bound s", "wall/b", "cpu/cores"))
     for row in result["runs"]:
-        print("%-13s %5d %8.2f %8.2f %8.2f %9.2f %8.2f %8.1f %8.1f %8.1f %8.1f %7s %8.2f %6.2f %8s %6s" % (
+        print("%-13s %5d %8.2f %8.2f %8.2f %9.2f %8.2f %8.1f %8.1f %8.1f %8.1f %7s %5d %8.2f %6.2f %8s %6s %8.2f" % (
             row["phase"], row["forks"], row["wall_s"], row["per_host_ms"], row["cpu_s"], row["cpu_per_host_ms"],
             row["controller_cpu_s"], row["controller_hwm_mib"], row["max_process_rss_mib"], row["peak_tree_rss_mib"],
             row["peak_tree_pss_mib"], "%.1f" % row["worker_uss_mib"] if row["worker_uss_mib"] else "-",
-            row["sandbox_cpu_s"], row["load_before"], row.get("latency_bound_s", "-"),
-            row.get("wall_over_bound", "-")))
+            row["peak_processes"], row["sandbox_cpu_s"], row["load_before"], row.get("latency_bound_s", "-"),
+            row.get("wall_over_bound", "-"), row["cpu_bound_s"]))
     for label, ratios in result.get("ratios", {}).items():
         print("%s ratios: " % label + "  ".join("%s %.2f" % item for item in ratios.items()))
     for problem in result["problems"]:
