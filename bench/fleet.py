@@ -327,7 +327,7 @@ def print_profile(path, title, limit=25):
     stats.sort_stats("tottime").print_stats(limit)
 
 
-def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=None):
+def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=None, progress=None):
     work_dir = tempfile.mkdtemp(prefix="mailoauth-bench-%d-" % count)
     started = time.perf_counter()
     options = {"sfos": {"latency": DEFAULT_LATENCY}} if latency else None
@@ -371,6 +371,10 @@ def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=
                 measured["wall_over_bound"] = round(measured["wall_s"] / bound, 2)
             result["runs"].append(measured)
             result["problems"] += ["%s: %s" % (label, problem) for problem in problems]
+            if progress:
+                # One line per run as soon as it ends: a long benchmark stopped halfway keeps what it measured.
+                with open(progress, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(dict(measured, firewalls=count, problems=problems)) + "\n")
         if profile:
             # Not measured: the controller under cProfile (its forks inherit the profiler and are slower).
             name = profile
@@ -456,6 +460,7 @@ def main(argv=None):
     parser.add_argument("--profile", choices=list(ALL_PHASES),
                         help="after the measured runs, run this phase once more with the controller under cProfile")
     parser.add_argument("--json", help="also write the results as JSON to this file ('-' for stdout)")
+    parser.add_argument("--progress", help="append each run's figures to this file (JSON lines) as soon as it ends")
     parser.add_argument("--keep", action="store_true", help="keep the work directories (playbook output, logs)")
     args = parser.parse_args(argv)
     open_files = raise_open_files_limit(max(args.firewalls) * 2 + 1024)
@@ -471,7 +476,7 @@ def main(argv=None):
               "runs": []}
     for count in args.firewalls:
         result = bench_fleet(count, args.forks, args.phases, args.vendor_forks, args.latency, args.keep,
-                             args.profile)
+                             args.profile, args.progress)
         report["runs"].append(result)
         print_table(result)
         sys.stdout.flush()
