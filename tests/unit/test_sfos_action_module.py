@@ -116,7 +116,7 @@ def test_no_oauth_option_means_no_oauth_values_from_facts():
 
 
 def test_a_variable_that_does_not_render_is_named_without_its_value():
-    task_vars = {"inventory_hostname": "fw01", "sfos_password": TrustedAsTemplate().tag("Pw{{x}}-s3cret")}
+    task_vars = {"inventory_hostname": "fw01", "sfos_password": template_source("Pw{{x}}-s3cret")}
     with pytest.raises(_VariableError) as info:
         fill({}, task_vars)
     message = str(info.value)
