@@ -31,6 +31,7 @@ ansible_runner = pytest.importorskip("ansible_runner")
 
 FIREWALLS = 3
 MAIL_CREDENTIAL = "mailoauth mail app"
+MAIL_CREDENTIAL_TYPE = "Sophos notification OAuth 2.0 (mailoauth.sophos)"
 STAND_IN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_stand_in")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 SETUP_VARS = {  # the job template's extra vars, as extensions/awx/configure_awx.yml sets them
@@ -72,14 +73,16 @@ class AwxSite:
         self.automation = {"tenant_id": ms["tenant"]["id"], "client_id": ms["automation_app"]["client_id"],
                            "client_secret": ms["automation_app"]["client_secret"]}
         self.mailbox = ms["mailbox"]
-        self.seen_values = set()  # every client secret and refresh token the credential store ever held
+        self.seen_values = set()  # every secret input (secret and token) the credential store ever held
 
     def stored_inputs(self):
         if not os.path.exists(self.database):
             return {}
         with open(self.database, encoding="utf-8") as handle:
             inputs = json.load(handle).get(MAIL_CREDENTIAL, {}).get("inputs", {})
-        self.seen_values.update(value for value in inputs.values() if value)
+        secret_fields = {field["id"] for field in credential_types()[MAIL_CREDENTIAL_TYPE]["inputs"]["fields"]
+                         if field.get("secret")}
+        self.seen_values.update(value for name, value in inputs.items() if value and name in secret_fields)
         return inputs
 
     def run(self, playbook, template_vars=None, launch_vars=None, verbosity=0):
@@ -97,7 +100,7 @@ class AwxSite:
             ("Microsoft Entra automation app (mailoauth.sophos)", self.automation),
             ("Sophos Firewall API user (mailoauth.sophos)",
              {"username": next(iter(self.usernames)), "password": self.api_password}),
-            ("Sophos notification OAuth 2.0 (mailoauth.sophos)", self.stored_inputs()),
+            (MAIL_CREDENTIAL_TYPE, self.stored_inputs()),
         ]
         write_job(private_data_dir, inventory=self.inventory, credentials=credentials, template_vars=template_vars,
                   launch_vars=launch_vars, envvars=envvars, verbosity=verbosity)
@@ -301,7 +304,7 @@ def test_rotate_job_writes_the_new_secret_to_every_firewall_and_the_credential(s
         assert (notification["ClientSecret"], notification["RefreshToken"]) == (
             new["client_secret"], new["refresh_token"]), fw["name"]
         assert redeem_as_firewall(box, notification)[0] == 200, fw["name"]
-    assert_no_secret_in_events(private_data_dir, site.secrets() | set(old.values()))
+    assert_no_secret_in_events(private_data_dir, site.secrets() | {old["client_secret"], old["refresh_token"]})
 
 
 if __name__ == "__main__":
