@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sys
 import urllib.parse
 
@@ -49,6 +50,8 @@ class AwxSite:
         self.workdir = workdir
         self.jobs = 0
         self.database = os.path.join(workdir, "awx-database.json")
+        self.facts = os.path.join(workdir, "awx-host-facts")
+        os.makedirs(self.facts)
         ms = box.services["microsoft"]
         self.api_password = secrets.token_urlsafe(18)
         firewalls = box.services["sfos"]["firewalls"]
@@ -95,7 +98,13 @@ class AwxSite:
             "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
             "ANSIBLE_LOCAL_TEMP": os.path.join(private_data_dir, "tmp"),
             "HOME": os.path.join(private_data_dir, "home"),
+            # The job templates use AWX's fact cache (configure_awx.yml): AWX lays each host's stored facts into
+            # artifacts/<job>/fact_cache before the job and saves them afterwards.
+            "ANSIBLE_CACHE_PLUGIN": "jsonfile",
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(private_data_dir, "artifacts", "job", "fact_cache"),
         }
+        fact_cache = envvars["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
+        shutil.copytree(self.facts, fact_cache, dirs_exist_ok=True)
         credentials = [
             ("Microsoft Entra automation app (mailoauth.sophos)", self.automation),
             ("Sophos Firewall API user (mailoauth.sophos)",
@@ -113,6 +122,8 @@ class AwxSite:
         finally:
             os.environ.update(outside)
         self.stored_inputs()
+        if os.path.isdir(fact_cache):
+            shutil.copytree(fact_cache, self.facts, dirs_exist_ok=True)
         return result, private_data_dir
 
     def secrets(self):
