@@ -55,7 +55,7 @@ def test_only_push_is_sliced_and_it_holds_no_tenant_credential(created):
     assert {name: t["job_slice_count"] for name, t in templates.items() if t["job_slice_count"] != 1} == {
         "mailoauth.sophos push": 4}
     assert templates["mailoauth.sophos push"]["credentials"] == ["mailoauth mail app", "mailoauth firewall API user"]
-    assert templates["mailoauth.sophos retire"]["credentials"] == ["mailoauth automation app"]
+    assert templates["mailoauth.sophos retire"]["credentials"] == ["mailoauth automation app", "mailoauth mail app"]
     for name in ("tenant", "tenant rotate"):
         template = templates["mailoauth.sophos " + name]
         assert "mailoauth automation app" in template["credentials"]
