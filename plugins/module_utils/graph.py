@@ -386,6 +386,26 @@ def secret_view(credential):
             "expires": credential.get("endDateTime")}
 
 
+def held_secret(credentials, value=None, key_id=None):
+    """The password credential whose value the caller holds, or None.
+
+    Graph never returns a secret's value again, only its first three characters (``hint``). The key id recorded
+    with the value decides; without one, the newest secret whose hint matches the value does. A recorded key id whose
+    hint contradicts the value means the record is stale, so nothing is held.
+    """
+    hint = value[:3] if value else None
+    if key_id:
+        match = [c for c in credentials if c.get("keyId") == key_id]
+        if match and (hint is None or match[0].get("hint") in (None, hint)):
+            return match[0]
+        return None
+    if not hint:
+        return None
+    match = [c for c in credentials if c.get("hint") == hint]
+    match.sort(key=lambda c: (c.get("startDateTime") or "", c.get("keyId") or ""))
+    return match[-1] if match else None
+
+
 def parse_time(value):
     """Graph's ISO 8601 timestamps (up to 7 fractional digits, Z) as aware datetimes; None stays None."""
     if not value:

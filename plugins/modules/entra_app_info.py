@@ -26,6 +26,15 @@ options:
       - Secrets that expire within this many days are listed in RV(expiring_key_ids).
     type: int
     default: 30
+  current_secret:
+    description:
+      - The value of the client secret the caller holds; RV(current_key_id) then names the secret it belongs to. Only
+        its first three characters are compared, with the hint Graph keeps.
+    type: str
+  current_key_id:
+    description:
+      - The key id recorded together with O(current_secret); it tells apart secrets with the same hint.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -49,6 +58,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+current_key_id:
+  description: The key id of the secret given by O(current_secret) and O(current_key_id); empty when none matches.
+  returned: always
+  type: str
+  sample: 9b8a7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d
 exists:
   description: Whether the application exists.
   returned: always
@@ -114,6 +128,7 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils.graph import (
     app_module_spec,
     application_view,
     GraphClient,
+    held_secret,
     parse_time,
     secret_view,
 )
@@ -133,13 +148,15 @@ def secrets_report(credentials, now, warning_days):
 
 
 def main():
-    argument_spec, rules = app_module_spec(expiry_warning_days={"type": "int", "default": 30})
+    argument_spec, rules = app_module_spec(expiry_warning_days={"type": "int", "default": 30},
+                                           current_secret={"type": "str", "no_log": True},
+                                           current_key_id={"type": "str", "no_log": False})
     module = AnsibleModule(argument_spec, supports_check_mode=True, **rules)
     check_required_libs(module)
     params = module.params
 
     result = {"changed": False, "exists": False, "application": {}, "service_principal_id": "", "consent": [],
-              "secrets": [], "expiring_key_ids": [], "tenant_id": ""}
+              "secrets": [], "expiring_key_ids": [], "current_key_id": "", "tenant_id": ""}
     try:
         graph = GraphClient.from_params(params)
         app = graph.get_application(unique_name=params["unique_name"], app_id=params["app_id"])
@@ -150,6 +167,10 @@ def main():
                                                datetime.datetime.now(datetime.timezone.utc),
                                                params["expiry_warning_days"])
             result.update(exists=True, application=application, secrets=secrets, expiring_key_ids=expiring)
+            if params["current_secret"] or params["current_key_id"]:
+                held = held_secret(app.get("passwordCredentials") or [], params["current_secret"],
+                                   params["current_key_id"])
+                result["current_key_id"] = held["keyId"] if held else ""
             sp = graph.get_service_principal(app["appId"])
             if sp:
                 result["service_principal_id"] = sp["id"]

@@ -18,6 +18,10 @@ description:
     returned in RV(secret), once.
   - Otherwise nothing changes and the newest of ours is reported (RV(key_id), RV(expires)); the caller is expected to
     have kept its value (a vault, an AWX credential) from the run that created it.
+  - With O(current_secret) (and O(current_key_id)) the caller says which secret it holds instead. That one is kept
+    while it is valid for O(min_valid_days) more days; when the caller holds none, or a value that matches none of the
+    application's secrets (a run stopped after creating a secret and before storing it), a new one is created. So a
+    lost value never needs a manual flag; the secret whose value was lost stays until it is removed explicitly.
   - O(remove_older_than) and O(remove_key_ids) delete old secrets, but never the newest of ours, so the firewalls keep
     working while they are updated with a new one.
   - The task result is hidden from the output (as with C(no_log)) whenever it holds a new secret's value; register it
@@ -50,6 +54,17 @@ options:
       - Create a new secret even when a usable one exists. Every run with V(true) creates one.
     type: bool
     default: false
+  current_secret:
+    description:
+      - The value of the client secret the caller holds (from a vault, an AWX credential), or an empty string when it
+        holds none. Only its first three characters are compared, with the hint Graph keeps.
+      - When given, a new secret is created unless the held one exists and stays valid for O(min_valid_days).
+    type: str
+  current_key_id:
+    description:
+      - The key id recorded together with O(current_secret) when it was created. It tells apart secrets with the same
+        hint; a recorded id whose hint contradicts O(current_secret) counts as not held.
+    type: str
   remove_older_than:
     description:
       - Delete our secrets created more than this many days ago (after creating a new one if needed).
@@ -110,6 +125,13 @@ key_id:
   returned: always
   type: str
   sample: 9b8a7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d
+current_key_id:
+  description:
+    - The key id of the secret whose value the caller holds (O(current_secret), O(current_key_id)) before this run;
+      empty when it holds none that exists.
+  returned: always
+  type: str
+  sample: 1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b
 expires:
   description: When that secret expires (ISO 8601, UTC).
   returned: always
@@ -161,18 +183,30 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils.graph import (
     format_time,
     GraphClient,
     GraphError,
+    held_secret,
     parse_time,
     secret_view,
 )
 from ansible_collections.mailoauth.sophos.plugins.module_utils.identity import check_required_libs
 
 
+def tracks_held_value(params):
+    return params.get("current_secret") is not None or bool(params.get("current_key_id"))
+
+
 def plan_secret(credentials, params, now):
-    """Decide what to do: (create, newest_of_ours, key_ids_to_remove). Pure, so tests pin the contract."""
+    """Decide what to do: (create, newest_of_ours, key_ids_to_remove). Pure, so tests pin the contract.
+
+    newest_of_ours is the secret kept and reported: the held one when the caller says what it holds.
+    """
     ours = [c for c in credentials if c.get("displayName") == params["display_name"]]
     ours.sort(key=lambda c: (parse_time(c.get("startDateTime")) or now, c.get("keyId") or ""))
     usable_until = now + datetime.timedelta(days=params["min_valid_days"])
-    usable = [c for c in ours if (parse_time(c.get("endDateTime")) or now) >= usable_until]
+    if tracks_held_value(params):
+        held = held_secret(credentials, params.get("current_secret"), params.get("current_key_id"))
+        usable = [held] if held and (parse_time(held.get("endDateTime")) or now) >= usable_until else []
+    else:
+        usable = [c for c in ours if (parse_time(c.get("endDateTime")) or now) >= usable_until]
     create = params["rotate"] or not usable
     newest = None if create else usable[-1]
     protected = newest["keyId"] if newest else None
@@ -209,6 +243,8 @@ def main():
         rotate={"type": "bool", "default": False},
         remove_older_than={"type": "int"},
         remove_key_ids={"type": "list", "elements": "str", "default": [], "no_log": False},
+        current_secret={"type": "str", "no_log": True},
+        current_key_id={"type": "str", "no_log": False},
     )
     module = AnsibleModule(argument_spec, supports_check_mode=True, **rules)
     check_required_libs(module)
@@ -218,13 +254,16 @@ def main():
         module.fail_json(msg="; ".join(problems))
 
     now = datetime.datetime.now(UTC)
-    result = {"changed": False, "created": False, "key_id": "", "expires": "", "removed_key_ids": [],
-              "secrets": [], "client_id": "", "object_id": "", "tenant_id": ""}
+    result = {"changed": False, "created": False, "key_id": "", "current_key_id": "", "expires": "",
+              "removed_key_ids": [], "secrets": [], "client_id": "", "object_id": "", "tenant_id": ""}
     try:
         graph = GraphClient.from_params(params)
         app = find_referenced_application(graph, params, module.check_mode)
         credentials = list((app or {}).get("passwordCredentials") or [])
         create, newest, remove = plan_secret(credentials, params, now)
+        if tracks_held_value(params):
+            held = held_secret(credentials, params.get("current_secret"), params.get("current_key_id"))
+            result["current_key_id"] = held["keyId"] if held else ""
         before = [secret_view(c) for c in credentials]
         after = [c for c in before if c["key_id"] not in remove]
         new_secret = None

@@ -22,7 +22,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 
 from tests.sandbox import browser
 from tests.sandbox.client import Sandbox
-from tests.sandbox.inventory import write_inventory
+from tests.sandbox.inventory import fact_cache_env, write_inventory
 
 APP_UNIQUE_NAME = "sophos-firewall-notifications"
 FIREWALLS = 5
@@ -43,7 +43,8 @@ def play(fleet, run_playbook):
     def run(name, *args, extra_vars=None):
         return run_playbook(os.path.join("playbooks", name), inventory=fleet["inventory"], extra_vars=extra_vars,
                             args=("--vault-password-file", fleet["password_file"]) + args,
-                            env={"BROWSER": fleet["browser"], "REQUESTS_CA_BUNDLE": ""})
+                            env=dict(fact_cache_env(fleet["workdir"]), BROWSER=fleet["browser"],
+                                     REQUESTS_CA_BUNDLE=""))
     return run
 
 

@@ -15,6 +15,14 @@ def vaulted(vault, value):
     return "!vault |\n" + "".join("  " + line + "\n" for line in body.splitlines())
 
 
+def fact_cache_env(workdir):
+    """Ansible's fact cache as examples/fleet/ansible.cfg sets it up (jsonfile, never expiring): the ledger of what
+    each firewall holds lives there between runs."""
+    return {"ANSIBLE_CACHE_PLUGIN": "jsonfile",
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(workdir, "fact-cache"),
+            "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "0"}
+
+
 def write_inventory(box, workdir):
     ms = box.services["microsoft"]
     smtp = box.services["smtp"]

@@ -164,6 +164,30 @@ class TestSecretContract:
     def test_contract(self, creds, overrides, expected):
         assert self.plan(creds, **overrides) == expected
 
+    @staticmethod
+    def hinted(key_id, hint, start_days_ago=10, expires_in_days=170):
+        return dict(cred(key_id, start_days_ago, expires_in_days), hint=hint)
+
+    @pytest.mark.parametrize("creds, overrides, expected", [
+        (["k1:abc"], {"current_secret": ""}, (True, None, [])),
+        (["k1:abc", "k2:xyz"], {"current_secret": "abc-value"}, (False, "k1", [])),
+        (["k1:abc", "k2:xyz"], {"current_secret": "abc-value", "current_key_id": "k1"}, (False, "k1", [])),
+        (["k1:abc", "k2:abc"], {"current_secret": "abc-value", "current_key_id": "k1"}, (False, "k1", [])),
+        (["k1:abc", "k2:xyz"], {"current_secret": "abc-value", "current_key_id": "k2"}, (True, None, [])),
+        (["k1:abc"], {"current_secret": "lost-value"}, (True, None, [])),
+        (["k1:abc"], {"current_secret": "abc-value", "rotate": True}, (True, None, [])),
+        (["k1:abc", "k2:xyz"], {"current_secret": "abc-value", "remove_key_ids": ["k1", "k2"]}, (False, "k1", ["k2"])),
+    ], ids=["nothing-held-creates", "held-one-is-kept-not-the-newest", "recorded-key-id-decides",
+            "recorded-key-id-tells-same-hints-apart", "stale-key-id-counts-as-not-held", "lost-value-creates",
+            "rotate-creates-even-when-held", "held-one-is-never-removed"])
+    def test_held_value_contract(self, creds, overrides, expected):
+        creds = [self.hinted(*c.split(":"), start_days_ago=20 - i) for i, c in enumerate(creds)]
+        assert self.plan(creds, **overrides) == expected
+
+    def test_held_secret_near_expiry_is_replaced(self):
+        creds = [self.hinted("k1", "abc", 170, 10)]
+        assert self.plan(creds, current_secret="abc-value") == (True, None, [])
+
     @pytest.mark.parametrize("overrides, words", [
         ({"min_valid_days": 180}, "min_valid_days (180) must be less than valid_days (180)"),
         ({"valid_days": 0, "min_valid_days": 0}, "valid_days must be at least 1"),
