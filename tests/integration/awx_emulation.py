@@ -31,6 +31,7 @@ from tests.integration.conftest import BIN, COLLECTIONS_PATH, REPO_ROOT, Playboo
 MOCK_COLLECTIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_mock")
 CONFIGURE = os.path.join(REPO_ROOT, "extensions", "awx", "configure_awx.yml")
 CREDENTIAL_TYPES = os.path.join(REPO_ROOT, "extensions", "awx", "credential_types")
+CACHE_KEY_PREFIX = "s1_"  # ansible-core 2.19's fact cache key: schema 1
 
 
 def base_env(workdir, ca_file):
@@ -251,13 +252,27 @@ class Awx:
         return jobs
 
     def ledger(self):
-        """The fact cache as AWX would show it: {host: mailoauth_ledger} for every host with one."""
+        """The fact cache as AWX would show it: {host: mailoauth_ledger} for every host with one.
+
+        ansible-core 2.19 keeps a host's facts in ``s1_<host>`` as a JSON payload of tagged values."""
         found = {}
         if not os.path.isdir(self.fact_cache):
             return found
-        for host in os.listdir(self.fact_cache):
-            with open(os.path.join(self.fact_cache, host), encoding="utf-8") as handle:
-                facts = json.load(handle)
+        for name in os.listdir(self.fact_cache):
+            if not name.startswith(CACHE_KEY_PREFIX):
+                continue
+            with open(os.path.join(self.fact_cache, name), encoding="utf-8") as handle:
+                facts = _untagged(json.loads(json.load(handle)["__payload__"]))
             if "mailoauth_ledger" in facts:
-                found[host] = facts["mailoauth_ledger"]
+                found[name[len(CACHE_KEY_PREFIX):]] = facts["mailoauth_ledger"]
         return found
+
+
+def _untagged(value):
+    if isinstance(value, dict):
+        if "__ansible_type" in value and "value" in value:
+            return _untagged(value["value"])
+        return {key: _untagged(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_untagged(item) for item in value]
+    return value
