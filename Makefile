@@ -12,7 +12,7 @@ SANITY_EXCLUDE := ^(tests/(sandbox|integration|conftest\.py)|bench/|tools/|\.ci/
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/collections
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all venv collection demo test sanity lint ee-context units integration bench sandbox-start sandbox-stop clean
+.PHONY: all venv collection demo test sanity lint ee-context units integration bench bench-sliced sandbox-start sandbox-stop clean
 
 all: test
 
@@ -74,6 +74,10 @@ demo: collection
 # Fleet benchmark (bench/README.md): figures only, never part of make test.
 bench: collection
 	$(BIN)/python bench/fleet.py --firewalls 100 500 --forks 10 --json bench/results/fleet.json
+
+# The AWX workflows at 1,000 firewalls, push in 1 and in 4 slices (bench/README.md): figures only, minutes.
+bench-sliced: collection
+	$(BIN)/python bench/sliced.py --firewalls 1000 --slices 1 4 --json bench/results/sliced.json
 
 sandbox-start: collection
 	$(BIN)/python -m tests.sandbox start
