@@ -11,7 +11,9 @@ There is no AWX here, so this module plays its part and nothing more; every job 
   a new secret or refresh token does so with awx.awx.credential (the stand-in keeps the inputs, 0600, as AWX keeps
   them in its database), and the next job gets them injected, as in AWX.
 - Fact cache (``use_fact_cache: true``): one jsonfile directory shared by every job, as AWX's database is; a job reads
-  and writes only its own hosts' facts, which is what AWX copies in before and out after a job.
+  and writes only its own hosts' facts, which is what AWX copies in before and out after a job. This models an AWX
+  that carries ansible-core 2.19's cache files (``s1_<host>``); AWX's own copy in and out (awx/main/tasks/facts.py)
+  uses ``<host>``, which 2.19 neither reads nor writes (README, "AWX workflow").
 - A template with ``job_slice_count`` K > 1 runs as K concurrent ansible-playbook processes and has failed if any
   slice failed. A workflow follows success_nodes / failure_nodes / always_nodes from its root nodes.
 """
