@@ -20,7 +20,8 @@ from tests.integration.test_playbooks import firewall_state, our_app, redeem_as_
 from tests.sandbox.browser import sign_in
 from tests.sandbox.client import Sandbox
 
-pytestmark = pytest.mark.fleet
+# Minutes on 2 idle cores (bench/README.md, "Sliced workflow"); far more when the machine is shared.
+pytestmark = [pytest.mark.fleet, pytest.mark.timeout(2400)]
 
 FIREWALLS = 1000
 SLICES = 4
