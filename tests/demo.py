@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from tests.sandbox.client import Sandbox
-from tests.sandbox.inventory import write_inventory
+from tests.sandbox.inventory import fact_cache_env, write_inventory
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -72,7 +72,8 @@ def main():
         print("inventory: %s (secrets in ansible-vault)" % inventory)
         print("The mailbox sign-in of step 5 is played by the sandbox's test browser (BROWSER=tests.sandbox.browser).")
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO_ROOT, ".build", "collections"),
-                   ANSIBLE_NOCOLOR="1", BROWSER=browser, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+                   ANSIBLE_NOCOLOR="1", BROWSER=browser, PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+                   **fact_cache_env(workdir))  # the ledger of what each firewall holds, as examples/fleet/ansible.cfg keeps it
         env.pop("REQUESTS_CA_BUNDLE", None)  # the inventory's ca_path options are what make the sandbox trusted
         rc, recap = run_playbook("setup.yml", inventory, password_file, env)
         if rc != 0:

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """oauth_refresh_token runs on the controller: it prints the sign-in URL, may open a browser, and listens on
-127.0.0.1 for the redirect. A module on a target host could do neither. Documentation: plugins/modules."""
+127.0.0.1 and ::1 for the redirect. A module on a target host could do neither. Documentation: plugins/modules."""
 
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ attributes:
 options:
   host:
     description:
-      - Address (FQDN, IPv4 or IPv6) of the firewall's admin interface.
+      - Address (FQDN, IPv4 or IPv6) of the firewall's admin interface: the name or address alone, without spaces,
+        scheme, port, path or user information (those are refused before connecting; the port goes in O(port)).
       - If not set, the host variable C(sfos_host) is used, then C(ansible_host), then the inventory hostname, so a
         fleet inventory needs no per-task arguments.
     type: str
@@ -36,12 +37,14 @@ options:
     description:
       - Administrator the XML API logs in as. Its device-access profile needs read-write access to the objects the
         module changes.
-      - If not set, the host variable C(sfos_username) is used.
+      - If not set, the host variable C(sfos_username) is used, else C(mailoauth_awx_sfos_username) (what the AWX
+        credential type C(Sophos Firewall API user) injects).
     type: str
   password:
     description:
       - Password of O(username). Any character is sent intact (the request XML is built, not pasted).
-      - If not set, the host variable C(sfos_password) is used (keep it in Ansible Vault).
+      - If not set, the host variable C(sfos_password) is used (keep it in Ansible Vault), else
+        C(mailoauth_awx_sfos_password) (what the AWX credential type C(Sophos Firewall API user) injects).
     type: str
   validate_certs:
     description:
@@ -59,7 +62,8 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for the firewall to connect and to answer one request.
+      - Seconds one request may take in all, connecting, sending and reading the whole reply; a firewall that
+        answers slowly, byte by byte, is cut off at this deadline too. Reading also stops once a reply passes 4 MiB.
       - If not set in the task, the host variable C(sfos_timeout) is used.
     type: int
     default: 30

@@ -137,25 +137,18 @@ def _check_text(option, value):
 # Shapes the Notification page itself refuses; checked before connecting so a typo never reaches any firewall.
 ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 HOST_NAME = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
-API_VERSION = re.compile(r"^\d+(\.\d+)*$")
 
 
 def check_options(params):
-    """Refuse option values no firewall could use, naming the option and the fix (raises SfosError)."""
+    """Refuse notification option values no firewall could use, naming the option and the fix (raises SfosError).
+
+    The connection options are checked by sfos.client_for_module for every SFOS module."""
     def refuse(message, hint):
         raise SfosError(message, code="invalid-option", hint=hint)
 
-    for option in ("port", "mail_port"):
-        if params.get(option) is not None and not 1 <= params[option] <= 65535:
-            refuse("Option %s must be between 1 and 65535, not %s" % (option, params[option]),
-                   "use the firewall's admin port (normally 4444)" if option == "port"
-                   else "use the mail server's submission port (587 for Microsoft 365)")
-    if params.get("timeout") is not None and params["timeout"] < 1:
-        refuse("Option timeout must be at least 1 second, not %s" % params["timeout"],
-               "leave timeout at its default (30) or raise it for slow links")
-    if params.get("api_version") and not API_VERSION.match(params["api_version"]):
-        refuse("Option api_version %r is not an XML API version" % params["api_version"],
-               "give the firmware's API version such as 2100.1, or leave api_version unset to read it from the firewall")
+    if params.get("mail_port") is not None and not 1 <= params["mail_port"] <= 65535:
+        refuse("Option mail_port must be between 1 and 65535, not %s" % params["mail_port"],
+               "use the mail server's submission port (587 for Microsoft 365)")
     if params.get("mail_server") is not None and not HOST_NAME.match(params["mail_server"]):
         refuse("Option mail_server %r is not a host name" % params["mail_server"],
                "give the SMTP server's name only, e.g. smtp.office365.com (no scheme, port or path)")

@@ -43,6 +43,9 @@ SUCCESS_CODES = frozenset(("200", "201", "202", "216", "217", "222"))
 EMPTY_GET_TEXT = "No. of records Zero."
 # A Notification reply is a few kilobytes; anything this large is an error page, a proxy's stream or an attack.
 MAX_REPLY_BYTES = 4 * 1024 * 1024
+# Response/Notification/element is three levels; anything far deeper is hostile (and would exhaust Python's stack in
+# whatever walks it recursively).
+MAX_REPLY_DEPTH = 32
 REQUEST = "API request"
 
 _STATUS_HINTS = {
@@ -97,16 +100,20 @@ class Reply:
         self.status_text = status_text
 
 
+def reply_too_large(host, size, at_least=False):
+    return SfosError("Firewall %s answered with %s%d bytes, more than an XML API reply can be (%d)"
+                     % (host, "over " if at_least else "", size, MAX_REPLY_BYTES), code="reply-too-large",
+                     hint="check that host and port point at the firewall's admin API (webconsole/APIController) "
+                          "and that no proxy is in between")
+
+
 def parse_reply(text, entity_tag, host):
     """Parse and check a reply (bytes or text), in order: non-XML, top-level Status, Login status, entity Status.
 
     Returns a :class:`Reply`; raises :class:`SfosError` for every failure.
     """
     if len(text or "") > MAX_REPLY_BYTES:
-        raise SfosError("Firewall %s answered with %d bytes, more than an XML API reply can be (%d)"
-                        % (host, len(text), MAX_REPLY_BYTES), code="reply-too-large",
-                        hint="check that host and port point at the firewall's admin API (webconsole/APIController) "
-                             "and that no proxy is in between")
+        raise reply_too_large(host, len(text))
     try:
         root = SafeET.fromstring(text)
     except (ET.ParseError, DefusedXmlException, ValueError):
@@ -129,6 +136,7 @@ def parse_reply(text, entity_tag, host):
         raise SfosError("Firewall %s refused the API login" % host, code=login_status.strip() or "no login status",
                         hint="check the username and password options (inventory variables sfos_username, "
                              "sfos_password) and that this administrator may use the API")
+    _check_shape(root, entity_tag, host)
     element = root.find(entity_tag)
     if element is None:
         raise SfosError("Firewall %s answered without a %s element" % (host, entity_tag), code="no-entity",
@@ -143,6 +151,32 @@ def parse_reply(text, entity_tag, host):
     if code in SUCCESS_CODES:
         return Reply(api_version, None, code, text)
     raise status_error(host, code, text, entity_tag)
+
+
+def _check_shape(root, entity_tag, host):
+    """Refuse a reply nested deeper than any firewall's, or one that holds the entity or any of its elements twice:
+    reading one copy and updating the other would never converge."""
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_REPLY_DEPTH:
+            raise SfosError("Firewall %s answered with elements nested more than %d levels deep, which no XML API "
+                            "reply has" % (host, MAX_REPLY_DEPTH), code="reply-too-deep",
+                            hint="check that host and port point at the firewall's admin API (webconsole/APIController) "
+                                 "and that nothing in between alters its replies")
+        stack.extend((child, depth + 1) for child in element)
+    entities = root.findall(entity_tag)
+    for parent, children in [(root, entities)] + [(entity, list(entity)) for entity in entities[:1]]:
+        seen = {}
+        for child in children:
+            seen[child.tag] = seen.get(child.tag, 0) + 1
+        twice = sorted(tag for tag, count in seen.items() if count > 1)
+        if twice:
+            raise SfosError("Firewall %s answered an ambiguous reply: <%s> holds <%s> %d times, so it is unclear which "
+                            "one the firewall uses; nothing was changed" % (host, parent.tag, twice[0], seen[twice[0]]),
+                            code="ambiguous-reply",
+                            hint="check the %s settings on the firewall itself and that nothing in between alters "
+                                 "its replies" % entity_tag)
 
 
 def status_error(host, code, text, what):

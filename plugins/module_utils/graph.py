@@ -44,6 +44,21 @@ GRAPH_DELEGATED_SCOPES = {
 
 APPLICATIONS_PERMISSION = "Application.ReadWrite.All"
 GRANTS_PERMISSION = "DelegatedPermissionGrant.ReadWrite.All"
+APP_ROLE_ASSIGNMENT_PERMISSION = "AppRoleAssignment.ReadWrite.All"
+ROLE_MANAGEMENT_PERMISSION = "RoleManagement.ReadWrite.Directory"
+
+# Built-in directory roles by name -> template id (the roleDefinitionId of a built-in role in every tenant).
+DIRECTORY_ROLE_TEMPLATES = {
+    "Exchange Recipient Administrator": "31392ffb-586c-42d1-9346-e59415a2cc4e",
+    "Exchange Administrator": "29232cdf-9323-42fd-ade2-1d097af3e4de",
+    "Application Administrator": "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    "Cloud Application Administrator": "158c047a-c907-4556-b7ef-446551a6b5f7",
+}
+
+# Graph's answers to a create that already exists (documented texts, status 400): a replica we listed had not seen
+# it yet, or a retried request.
+APP_ROLE_ASSIGNMENT_EXISTS = "Permission being assigned already exists on the object"
+DIRECTORY_OBJECT_CONFLICT = "A conflicting object with one or more of the specified property values"
 
 
 def graph_argument_spec():
@@ -172,7 +187,14 @@ class GraphClient:
         if missing_ok and response.status_code == 404 and _error_code(response) in not_found:
             return None
         if response.status_code not in ok:
-            raise graph_error(response, action, permission, attempts, self.resource)
+            error = graph_error(response, action, permission, attempts, self.resource)
+            if error.status == 403 and self.identity.method == "device_code":
+                # a person signed in: what is missing is their role or the sign-in client's delegated consent
+                error.hint = ("the signed-in user must be an administrator allowed to do this (Privileged Role "
+                              "Administrator or Global Administrator), and the sign-in client needs admin consent for "
+                              "the delegated permission %s; sign in again as such an administrator"
+                              % (permission or APPLICATIONS_PERMISSION))
+            raise error
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -276,6 +298,83 @@ class GraphClient:
             raise graph_error(response, "creating the service principal of app %s" % app_id,
                               APPLICATIONS_PERMISSION, attempts, self.resource)
         return response.json()
+
+    def ensure_service_principal(self, app_id):
+        """The app's service principal, created when missing; returns (service principal, whether it was created)."""
+        existing = self.get_service_principal(app_id)
+        if existing is not None:
+            return existing, False
+        created = self.create_service_principal(app_id)
+        return created, not created.get("existed")
+
+    # -- application permissions: app role assignments ----------------------------------------------------------
+    def list_app_role_assignments(self, principal_sp_id):
+        """The app roles a service principal holds (its application permissions with admin consent)."""
+        return self.get_all("/servicePrincipals/%s/appRoleAssignments" % _key(principal_sp_id),
+                            "listing the app role assignments", permission=APP_ROLE_ASSIGNMENT_PERMISSION)
+
+    def create_app_role_assignment(self, principal_sp_id, resource_sp_id, app_role_id, just_created=False):
+        """Grant one app role; if Graph says it exists already, return the existing assignment (``existed``)."""
+        body = {"principalId": principal_sp_id, "resourceId": resource_sp_id, "appRoleId": app_role_id}
+        try:
+            return self.request("POST", "/servicePrincipals/%s/appRoleAssignedTo" % _key(resource_sp_id),
+                                "granting the application permission %s" % app_role_id, body=body,
+                                permission=APP_ROLE_ASSIGNMENT_PERMISSION, retry_not_found=just_created)
+        except GraphError as exc:
+            if exc.status != 400 or APP_ROLE_ASSIGNMENT_EXISTS not in str(exc):
+                raise
+        for assignment in self.list_app_role_assignments(principal_sp_id):
+            if (assignment.get("resourceId"), assignment.get("appRoleId")) == (resource_sp_id, app_role_id):
+                return dict(assignment, existed=True)
+        return dict(body, id="", existed=True)
+
+    def delete_app_role_assignment(self, resource_sp_id, assignment_id):
+        self.request("DELETE", "/servicePrincipals/%s/appRoleAssignedTo/%s" % (_key(resource_sp_id),
+                                                                               _key(assignment_id)),
+                     "removing an application permission", permission=APP_ROLE_ASSIGNMENT_PERMISSION,
+                     missing_ok=True)
+
+    # -- directory roles -------------------------------------------------------------------------------------------
+    def list_role_assignments(self, principal_id, role_definition_id=None):
+        clause = "principalId eq '%s'" % principal_id.replace("'", "''")
+        if role_definition_id:
+            clause += " and roleDefinitionId eq '%s'" % role_definition_id.replace("'", "''")
+        return self.get_all("/roleManagement/directory/roleAssignments?$filter=%s" % quote(clause, safe=""),
+                            "listing the directory role assignments", permission=ROLE_MANAGEMENT_PERMISSION)
+
+    def create_role_assignment(self, principal_id, role_definition_id, just_created=False):
+        """Assign a directory role tenant-wide; an assignment that exists already is returned (``existed``)."""
+        body = {"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "roleDefinitionId": role_definition_id,
+                "principalId": principal_id, "directoryScopeId": "/"}
+        try:
+            return self.request("POST", "/roleManagement/directory/roleAssignments",
+                                "assigning the directory role %s" % role_definition_id, body=body,
+                                permission=ROLE_MANAGEMENT_PERMISSION, retry_not_found=just_created)
+        except GraphError as exc:
+            if exc.status != 400 or DIRECTORY_OBJECT_CONFLICT not in str(exc):
+                raise
+        for assignment in self.list_role_assignments(principal_id, role_definition_id):
+            if assignment.get("directoryScopeId") == "/":
+                return dict(assignment, existed=True)
+        return dict(body, id="", existed=True)
+
+    def delete_role_assignment(self, assignment_id):
+        self.request("DELETE", "/roleManagement/directory/roleAssignments/%s" % _key(assignment_id),
+                     "removing a directory role assignment", permission=ROLE_MANAGEMENT_PERMISSION, missing_ok=True)
+
+    # -- certificate credentials -----------------------------------------------------------------------------------
+    def get_key_credentials(self, object_id):
+        """The application's certificates with their public keys (Graph returns ``key`` only to this $select)."""
+        app = self.request("GET", "/applications/%s?$select=id,keyCredentials" % _key(object_id),
+                           "reading the application's certificates", permission=APPLICATIONS_PERMISSION,
+                           retry_not_found=True)
+        return (app or {}).get("keyCredentials") or []
+
+    def set_key_credentials(self, object_id, key_credentials):
+        """Replace the whole keyCredentials collection (Graph has no call that adds one certificate)."""
+        self.request("PATCH", "/applications/%s" % _key(object_id), "updating the application's certificates",
+                     body={"keyCredentials": key_credentials}, permission=APPLICATIONS_PERMISSION,
+                     retry_not_found=True)
 
     # -- delegated permission grants -----------------------------------------------------------------------------
     def list_grants(self, client_sp_id):

@@ -26,6 +26,7 @@ import base64
 import json
 import os
 import re
+import tempfile
 import time
 import traceback
 import warnings
@@ -165,6 +166,8 @@ _AADSTS_HINTS = {
     501481: "the PKCE code_verifier does not match the code_challenge of the sign-in: start the sign-in again",
     700016: "check client_id and tenant_id: the application is not known in that tenant",
     700025: "a public client must not send a secret: remove client_secret for this sign-in",
+    700027: "the certificate in client_certificate_path is not (or no longer) a credential of the app: run "
+            "bootstrap.yml again, or point client_certificate_path at the file it wrote",
     700082: "the refresh token expired after 90 days unused: sign in again and renew it more often",
     7000215: "client_secret is wrong: use the secret's value (not its id) from when it was created, or create a new "
              "one (entra_app_secret)",
@@ -281,12 +284,17 @@ def write_private_file(path, text):
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    # The directory may be shared (a temp dir): mkstemp creates a random name with O_CREAT|O_EXCL|O_NOFOLLOW and mode
+    # 0600, so nothing another user planted there is written through, followed or left readable.
+    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -24,11 +24,13 @@ msal reserves openid, profile and offline_access and always adds them, so they a
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import hmac
 import html
 import http.server
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -419,7 +421,7 @@ def _skip_user_realm_discovery_on_custom_port(authority):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The loopback listener (RFC 8252 section 7.3): 127.0.0.1 only, one sign-in, state checked before it counts.
+# The loopback listener (RFC 8252 section 7.3): 127.0.0.1 and ::1 only, one sign-in, state checked before it counts.
 
 _PAGE = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%s</title></head>"
          "<body><h1>%s</h1><p>%s</p></body></html>")
@@ -467,27 +469,67 @@ class _Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = False
 
 
-class LoopbackListener:
-    """Listens on 127.0.0.1:port for the redirect; ``wait(timeout)`` returns its query parameters or None."""
+class _IPv6Server(_Server):
+    address_family = socket.AF_INET6
 
-    def __init__(self, port=0, host="127.0.0.1"):
+    def server_bind(self):
+        # ::1 only, never an IPv4-mapped wildcard.
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
+
+# The redirect URI says localhost, which a browser may resolve to ::1 before 127.0.0.1; a machine without IPv6
+# loopback has no ::1 at all (and then resolves localhost to 127.0.0.1 only).
+_NO_IPV6_LOOPBACK = frozenset((errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT))
+_PORT_TRIES = 8
+
+
+class LoopbackListener:
+    """Listens on 127.0.0.1:port and [::1]:port (where the machine has ::1) for the redirect; ``wait(timeout)``
+    returns its query parameters or None."""
+
+    def __init__(self, port=0):
         self.state = None
         self.rejected = 0
         self._params = None
         self._event = threading.Event()
+        for dummy in range(_PORT_TRIES if not port else 1):
+            self._servers = [self._bind(_Server, "127.0.0.1", port)]
+            self.port = self._servers[0].server_address[1]
+            try:
+                self._servers.append(_IPv6Server(("::1", self.port), _RedirectHandler))
+            except OSError as exc:
+                if exc.errno in _NO_IPV6_LOOPBACK:
+                    break
+                self._servers[0].server_close()
+                if not port and exc.errno == errno.EADDRINUSE:
+                    continue  # the free IPv4 port is taken on ::1: try another
+                raise IdentityError("Cannot listen on [::1]:%s for the sign-in redirect (%s)" % (
+                    self.port, exc.strerror), code="loopback_port",
+                    hint="another program uses this port on ::1, where a browser may send the redirect: choose "
+                         "another loopback_port, or 0 for any free port") from None
+            break
+        else:
+            raise IdentityError("Cannot find a port free on both 127.0.0.1 and ::1 for the sign-in redirect",
+                                code="loopback_port", hint="set loopback_port to a port free on both") from None
+        for server in self._servers:
+            server.listener = self
+        self._threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+                         for server in self._servers]
+
+    @staticmethod
+    def _bind(server_class, host, port):
         try:
-            self._server = _Server((host, port), _RedirectHandler)
+            return server_class((host, port), _RedirectHandler)
         except OSError as exc:
             raise IdentityError("Cannot listen on %s:%s for the sign-in redirect (%s)" % (host, port, exc.strerror),
                                 code="loopback_port",
                                 hint="choose another loopback_port, or 0 for any free port") from None
-        self._server.listener = self
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
 
     def start(self, state):
         self.state = state
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def deliver(self, params):
@@ -503,9 +545,10 @@ class LoopbackListener:
         return self._params
 
     def close(self):
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
+        for server, thread in zip(self._servers, self._threads):
+            if thread.is_alive():
+                server.shutdown()
+            server.server_close()
 
 
 # ---------------------------------------------------------------------------------------------------------------

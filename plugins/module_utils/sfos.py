@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import socket
 import ssl
+import threading
+import time
 import urllib.parse
 import urllib.request
 import warnings
@@ -32,11 +36,13 @@ except ImportError as exc:  # pragma: no cover - reported by the caller through 
     URLLIB3_IMPORT_ERROR = exc
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import (
-    HAS_DEFUSEDXML, DEFUSEDXML_IMPORT_ERROR, SfosError, build_request, not_xml_safe, parse_reply)
+    HAS_DEFUSEDXML, DEFUSEDXML_IMPORT_ERROR, MAX_REPLY_BYTES, SfosError, build_request, not_xml_safe, parse_reply,
+    reply_too_large)
 
 DEFAULT_PORT = 4444
 API_PATH = "/webconsole/APIController"
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+READ_CHUNK = 64 * 1024
 
 # Options every SFOS module takes; the action plugins fill unset ones from host variables (CONNECTION_VARIABLES).
 CONNECTION_ARGSPEC = {
@@ -50,8 +56,12 @@ CONNECTION_ARGSPEC = {
     "api_version": {"type": "str"},
 }
 # {option: (variable, ...)} for ActionModuleBase.option_variables: sfos_<option>, and for host also the inventory's.
+# An AWX credential of the type "Sophos Firewall API user" injects its login under names of its own, used only by a
+# host that has no sfos_username/sfos_password: extra vars would override every host's own.
 CONNECTION_VARIABLES = dict({name: ("sfos_" + name,) for name in CONNECTION_ARGSPEC},
-                            host=("sfos_host", "ansible_host", "inventory_hostname"))
+                            host=("sfos_host", "ansible_host", "inventory_hostname"),
+                            username=("sfos_username", "mailoauth_awx_sfos_username"),
+                            password=("sfos_password", "mailoauth_awx_sfos_password"))
 
 # The OAuth 2.0 element names of <Notification> are in no public Sophos document (sfos_notification's notes):
 # one row per firmware API version, newest last; a firmware uses the newest row not above its version.
@@ -91,6 +101,60 @@ def oauth_element_names(api_version, overrides=None):
     names = dict(names)
     names.update({key: value for key, value in (overrides or {}).items() if value})
     return names
+
+
+# A firewall's name or address, nothing else: https://, :port, /path and user@ are the usual slips.
+HOST_LABELS = re.compile(r"^[\w-]+(\.[\w-]+)*\.?$")
+API_VERSION = re.compile(r"^\d+(\.\d+)*$")
+HOST_HINT = "give the firewall's name or address only, e.g. fw01.example.com, 192.0.2.1 or 2001:db8::1"
+
+
+def _refuse(message, hint):
+    raise SfosError(message, code="invalid-option", hint=hint)
+
+
+def check_host(host):
+    """Refuse a host value that is not a bare name or IP address, naming sfos_host and the fix (raises SfosError)."""
+    if not host:
+        return
+    option = "Option host (inventory variable sfos_host)"
+    if host != host.strip():
+        _refuse("%s %r starts or ends with a space or line break" % (option, host),
+                "remove it (a YAML | block leaves a line break at the end: use a plain or quoted string)")
+    if "@" in host:
+        # Not shown: the part before @ may be a password.
+        _refuse("%s holds user information (user@ or user:password@)" % option,
+                HOST_HINT + "; the API user goes in username and password (sfos_username, sfos_password)")
+    if "://" in host:
+        _refuse("%s %r holds a URL scheme" % (option, host),
+                HOST_HINT + " (no https://); the admin port goes in port (sfos_port)")
+    if "/" in host or "?" in host or "#" in host:
+        _refuse("%s %r holds a path" % (option, host), HOST_HINT + "; the collection adds the API path itself")
+    try:
+        ipaddress.ip_address(host[1:-1] if host.startswith("[") and host.endswith("]") else host)
+        return
+    except ValueError:
+        pass
+    if ":" in host:
+        _refuse("%s %r holds a port" % (option, host), HOST_HINT + "; set the admin port in port (sfos_port), "
+                                                                   "default 4444")
+    if not HOST_LABELS.match(host):
+        _refuse("%s %r is not a host name or IP address" % (option, host), HOST_HINT)
+
+
+def check_connection_options(params):
+    """Refuse connection option values no firewall could use, naming the option and the fix (raises SfosError)."""
+    check_host(params.get("host"))
+    if params.get("port") is not None and not 1 <= params["port"] <= 65535:
+        _refuse("Option port must be between 1 and 65535, not %s" % params["port"],
+                "use the firewall's admin port (normally 4444)")
+    if params.get("timeout") is not None and params["timeout"] < 1:
+        _refuse("Option timeout must be at least 1 second, not %s" % params["timeout"],
+                "leave timeout at its default (30) or raise it for slow links")
+    if params.get("api_version") and not API_VERSION.match(params["api_version"]):
+        _refuse("Option api_version %r is not an XML API version" % params["api_version"],
+                "give the firmware's API version such as 2100.1, or leave api_version unset to read it from the "
+                "firewall")
 
 
 def missing_libraries():
@@ -166,23 +230,104 @@ def bypasses_proxy(host):
     return False
 
 
-def connection_pool(host, port, context, timeout, proxy=None):
-    """A urllib3 pool of one kept-alive connection to host:port, tunnelled (CONNECT) through proxy if given."""
+class Deadline:
+    """One request's deadline for connect, send and every read: when it passes, the socket of the connection in use
+    is shut down, which ends whatever read or write is blocked on it (a firewall dripping one byte per read timeout
+    would otherwise hold the task for ever)."""
+
+    def __init__(self):
+        self.sock = None
+        self.expired = False
+        self._timer = None
+
+    def start(self, seconds):
+        self.expired = False
+        self.sock = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self, seconds, started):
+        return max(0.001, seconds - (time.monotonic() - started))
+
+    def cancel(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self):
+        self.expired = True
+        sock = self.sock
+        if sock is not None:
+            try:
+                # The plain socket's shutdown, not SSLSocket's, which would also drop its TLS state under the reader.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _watched_connection_class(base):
+    class WatchedConnection(base):
+        """A urllib3 connection that hands its request's Deadline the socket in use (kept by the Deadline itself:
+        http.client lets go of it when a reply ends with the connection)."""
+
+        def __init__(self, *args, deadline=None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._deadline = deadline
+
+        def connect(self):
+            super().connect()
+            self._deadline.sock = self.sock
+
+        def request(self, *args, **kwargs):  # pylint: disable=arguments-differ,signature-differs
+            if self.sock is not None:
+                self._deadline.sock = self.sock
+            return super().request(*args, **kwargs)
+
+    return WatchedConnection
+
+
+def connection_pool(host, port, context, timeout, proxy=None, deadline=None):
+    """A urllib3 pool of one kept-alive connection to host:port, tunnelled (CONNECT) through proxy if given; with a
+    Deadline, its connections report to it."""
     options = {"maxsize": 1, "block": False, "retries": False, "ssl_context": context,
                "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
     if not proxy:
-        return urllib3.HTTPSConnectionPool(host, port, **options)
-    auth = urllib3.util.parse_url(proxy).auth
-    headers = urllib3.make_headers(proxy_basic_auth=urllib.parse.unquote(auth)) if auth else None
-    return urllib3.ProxyManager(proxy, num_pools=1, proxy_headers=headers, **options).connection_from_host(
-        host, port, scheme="https")
+        pool = urllib3.HTTPSConnectionPool(host, port, **options)
+    else:
+        auth = urllib3.util.parse_url(proxy).auth
+        headers = urllib3.make_headers(proxy_basic_auth=urllib.parse.unquote(auth)) if auth else None
+        pool = urllib3.ProxyManager(proxy, num_pools=1, proxy_headers=headers, **options).connection_from_host(
+            host, port, scheme="https")
+    if deadline is not None:
+        pool.ConnectionCls = _watched_connection_class(pool.ConnectionCls)
+        pool.conn_kw = dict(pool.conn_kw, deadline=deadline)
+    return pool
+
+
+def read_capped(response, limit, where):
+    """The body of a streamed urllib3 response, refused as soon as it passes ``limit`` bytes (or says it will)."""
+    length = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
+    if length and length.strip().isdigit() and int(length) > limit:
+        raise reply_too_large(where, int(length))
+    chunks = []
+    size = 0
+    while True:
+        chunk = response.read(READ_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise reply_too_large(where, size, at_least=True)
+        chunks.append(chunk)
 
 
 class SfosClient:
     """One firewall's XML API, over one kept-alive HTTPS connection for the life of the client.
 
-    ``pool`` replaces the connection pool (tests): any object with ``request(method, url, body=, headers=)``
-    returning an object with ``status`` and ``data`` (bytes), and ``close()``.
+    ``pool`` replaces the connection pool (tests): any object with ``request(method, url, body=, headers=,
+    **urllib3_options)`` returning an object with ``status``, ``headers``, ``read(amount)`` (bytes), ``close()`` and
+    ``release_conn()``; and with ``close()``.
     """
 
     def __init__(self, host, username, password, port=DEFAULT_PORT, validate_certs=True, ca_path=None, timeout=30,
@@ -201,6 +346,7 @@ class SfosClient:
         self._password = password
         self.timeout = timeout
         self.validate_certs = validate_certs
+        self._deadline = Deadline()
         self._pool = pool or self._new_pool(ca_path)
         # What goes into <Request APIVersion=...>: the user's choice, else nothing on the first request (the firewall
         # answers in its own version) and the detected version afterwards.
@@ -216,7 +362,8 @@ class SfosClient:
                                                         "certificates) with the CA that signed the firewall's "
                                                         "certificate") from None
         try:
-            return connection_pool(self.host, self.port, context, self.timeout, environment_proxy(self.host))
+            return connection_pool(self.host, self.port, context, self.timeout, environment_proxy(self.host),
+                                   self._deadline)
         except ValueError:
             # Not the URL itself in the message: it may carry the proxy's password.
             raise SfosError("The HTTPS proxy set in the environment (HTTPS_PROXY) is not an http:// or https:// URL",
@@ -239,22 +386,43 @@ class SfosClient:
     def _call(self, reqxml, entity_tag):
         where = "%s:%s" % (self.host, self.port)
         body = urllib.parse.urlencode({"reqxml": reqxml}).encode("ascii")
+        started = time.monotonic()
+        self._deadline.start(self.timeout)
+        response = None
         try:
             with warnings.catch_warnings():
                 # validate_certs=false is the user's explicit choice for this request only; the action plugin
                 # says so once as an Ansible warning instead of urllib3 repeating it per request.
                 if not self.validate_certs:
                     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                response = self._pool.request("POST", API_PATH, body=body, headers=FORM_HEADERS)
-        except urllib3.exceptions.HTTPError as exc:
+                remaining = self._deadline.remaining(self.timeout, started)
+                # Streamed (and not decoded: a compressed body could expand past the cap before we count it).
+                response = self._pool.request("POST", API_PATH, body=body, headers=FORM_HEADERS, preload_content=False,
+                                              decode_content=False, redirect=False,
+                                              timeout=urllib3.Timeout(connect=remaining, read=remaining))
+                if response.status != 200:
+                    raise SfosError("Firewall %s answered HTTP %s instead of an XML API reply" % (where, response.status),
+                                    code="http-%s" % response.status, status=response.status,
+                                    hint="check that host and port point at the firewall's admin API and that no proxy "
+                                         "is in between")
+                data = read_capped(response, MAX_REPLY_BYTES, where)
+            if self._deadline.expired:
+                raise transport_error(urllib3.exceptions.ReadTimeoutError(None, API_PATH, "deadline"), where,
+                                      self.timeout)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if self._deadline.expired:
+                exc = urllib3.exceptions.ReadTimeoutError(None, API_PATH, "deadline")
             raise transport_error(exc, where, self.timeout) from None
-        if response.status != 200:
-            raise SfosError("Firewall %s answered HTTP %s instead of an XML API reply" % (where, response.status),
-                            code="http-%s" % response.status, status=response.status,
-                            hint="check that host and port point at the firewall's admin API and that no proxy is "
-                                 "in between")
+        except SfosError:
+            if response is not None:
+                response.close()  # the rest of the reply is never read: the connection cannot carry another request
+            raise
+        finally:
+            self._deadline.cancel()
+            if response is not None:
+                response.release_conn()
         # Bytes, so the XML declaration (or UTF-8) decides the encoding, not a guess from Content-Type.
-        reply = parse_reply(response.data, entity_tag, where)
+        reply = parse_reply(data, entity_tag, where)
         if reply.api_version:
             self.api_version = reply.api_version
         return reply
@@ -270,7 +438,7 @@ def transport_error(exc, where, timeout):
                          hint="set ca_path to the CA that signed the firewall's certificate (or, only for a test box, "
                               "validate_certs=false)")
     # NewConnectionError subclasses ConnectTimeoutError for history's sake; a refused connection is no timeout.
-    if isinstance(exc, errors.TimeoutError) and not isinstance(exc, errors.NewConnectionError):
+    if isinstance(exc, (errors.TimeoutError, socket.timeout)) and not isinstance(exc, errors.NewConnectionError):
         return SfosError("Firewall %s did not answer within %s s" % (where, timeout), code="timeout",
                          hint="check that the firewall is up and not overloaded, or raise timeout")
     return SfosError("Could not reach firewall %s (%s)" % (where, type(exc).__name__), code="unreachable",
@@ -279,14 +447,15 @@ def transport_error(exc, where, timeout):
 
 
 def client_for_module(module, check=None):
-    """The client for a module's connection options, after ``check(params)`` if given; fails the module instead of
-    raising when a library is missing or an option is wrong (SfosError)."""
+    """The client for a module's connection options, after checking them (and ``check(params)`` if given); fails the
+    module instead of raising when a library is missing or an option is wrong (SfosError)."""
     for library, error in missing_libraries():
         module.fail_json(msg=missing_required_lib(library), exception=str(error))
     if not module.params["validate_certs"]:
         module.warn("validate_certs=false: the firewall's TLS certificate is not verified")
     params = module.params
     try:
+        check_connection_options(params)
         if check:
             check(params)
         return SfosClient(params["host"], params["username"], params["password"], port=params["port"],

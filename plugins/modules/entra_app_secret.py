@@ -101,6 +101,13 @@ EXAMPLES = r"""
   no_log: true
   when: app_secret.secret is defined
 
+- name: Keep the secret whose value is stored; make a new one if that value was lost or never stored
+  mailoauth.sophos.entra_app_secret:
+    unique_name: sophos-firewall-notifications
+    current_secret: "{{ mailoauth_client_secret | default('') }}"
+    current_key_id: "{{ mailoauth_client_secret_key_id | default(omit) }}"
+  register: app_secret
+
 - name: After the firewalls got the new secret, remove the older ones
   mailoauth.sophos.entra_app_secret:
     unique_name: sophos-firewall-notifications

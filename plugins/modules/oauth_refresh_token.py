@@ -16,7 +16,8 @@ description:
     exchange (msal C(ConfidentialClientApplication), PKCE and state checked), so that the firewall can later redeem it
     with the app's client id and client secret.
   - "V(loopback): prints the sign-in URL (and opens a browser when one is available, honouring E(BROWSER)), listens on
-    127.0.0.1 only for the redirect to C(http://localhost:PORT/), checks the state, redeems the code. Entra ignores the
+    127.0.0.1 and ::1 only (::1 where the machine has it, as a browser may resolve localhost to either) for the
+    redirect to C(http://localhost:PORT/), checks the state, redeems the code. Entra ignores the
     port of a loopback redirect URI, so the app only needs C(http://localhost/) registered."
   - "V(authorization_response): for a headless controller (for example an AWX survey). Make the URL with
     M(mailoauth.sophos.oauth_authorize_url), sign in, and pass the whole address the browser was redirected to.
@@ -82,7 +83,7 @@ options:
     type: str
   loopback_port:
     description:
-      - The port the V(loopback) listener binds on 127.0.0.1; V(0) picks a free one.
+      - The port the V(loopback) listener binds on 127.0.0.1 and ::1; V(0) picks one free on both.
     type: int
     default: 0
   timeout:

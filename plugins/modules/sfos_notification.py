@@ -151,6 +151,13 @@ notes:
   - The OAuth 2.0 element names are not in Sophos's public API documentation; the built-in table is this collection's
     best knowledge. Check them once with M(mailoauth.sophos.sfos_notification_info) against a firewall you set up by
     hand, and use O(oauth_element_names) if they differ.
+  - An update replaces the whole Notification entity, so the module sends back every element it read, including ones
+    it does not manage (such as C(Subject) and C(MailBody)). The SMTP C(Password) always reads back empty, so it goes
+    back empty. Whether an empty C(Password) clears a stored SMTP password on real firmware is B(not known) (no public
+    source says); with OAuth 2.0 the firewall does not use that password.
+  - Real firmware accepts an C(Oauth2Provider) without client ID, secret and token. The module therefore never relies
+    on the firewall to refuse an incomplete OAuth block, and sends client ID, client secret and refresh token together
+    whenever OAuth is not fully set up yet.
 seealso:
   - module: mailoauth.sophos.sfos_notification_info
   - name: Sophos Firewall API documentation

@@ -22,6 +22,7 @@ import abc
 import traceback
 from collections.abc import Mapping
 
+from ansible.errors import AnsibleTemplateError
 from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
@@ -40,9 +41,16 @@ def native(value):
         return {str(key): native(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [native(item) for item in value]
-    for plain in (bool, int, float, str):
+    if isinstance(value, str):
+        # str.__str__, not str(): before 2.19 AnsibleUnsafeText's own __str__ returns the unsafe type again.
+        return str.__str__(value)
+    for plain in (bool, int, float):
         if isinstance(value, plain):
             return plain(value)
+    if type(value).__name__ == "AnsibleVaultEncryptedUnicode":
+        # ansible-core before 2.19 hands vaulted variables over undecrypted (not a str); str() decrypts them.
+        # Matched by name: importing the class from 2.19 on raises a deprecation warning.
+        return str(value)
     return value
 
 
@@ -61,6 +69,24 @@ def given(params, spec):
 
 def unset(value):
     return value is None or value == ""
+
+
+class _VariableError(Exception):
+    """A host variable that should fill an option does not render."""
+
+
+def render_variable(templar, variable, option, value, secret):
+    """The host variable's value, rendered; a template error names the variable and the fix (_VariableError)."""
+    try:
+        return templar.template(value)
+    except AnsibleTemplateError as exc:
+        # A literal password holding {{ or {% is the usual cause. The template's error is shown only for options
+        # that are no secret: it may quote part of the value.
+        raise _VariableError(
+            "Variable %s (for option %s) does not render as a template%s. If its value is meant literally (a "
+            "password holding {{ or {%% for example), mark it !unsafe in the vars file (%s: !unsafe '...') or "
+            "encrypt it with ansible-vault: neither is templated" % (
+                variable, option, "" if secret else " (%s)" % str(exc).split("\n", 1)[0], variable)) from None
 
 
 class _ModuleExit(Exception):
@@ -148,12 +174,13 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
     def run_module(self, module, task_vars):
         """Do the work; must end with module.exit_json() or module.fail_json()."""
 
-    def _variable_defaults(self, args, task_vars):
+    def _variable_defaults(self, args, task_vars, spec=None):
         for option, variables in self.option_variables.items():
             *parents, name = option.split(".")
-            target = args
+            target, option_spec = args, spec or {}
             for parent in parents:
                 target = target.get(parent)
+                option_spec = (option_spec.get(parent) or {}).get("options") or {}
                 if not isinstance(target, dict):
                     break
             else:
@@ -161,7 +188,9 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
                     for variable in variables:
                         value = task_vars.get(variable)
                         if not unset(value):
-                            target[name] = native(self._templar.template(value))
+                            # An option the spec does not list counts as a secret.
+                            secret = option_spec.get(name, {"no_log": True}).get("no_log")
+                            target[name] = native(render_variable(self._templar, variable, option, value, secret))
                             break
         return args
 
@@ -172,7 +201,7 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
         module = None
         try:
             spec, kwargs = self.argument_spec()
-            args = self._variable_defaults(given(native(self._task.args), spec), task_vars)
+            args = self._variable_defaults(given(native(self._task.args), spec), task_vars, spec)
             module = AnsibleActionModule(
                 self._task.action, args, spec, check_mode=self._play_context.check_mode,
                 diff=self._play_context.diff, no_log=self._play_context.no_log,
@@ -186,6 +215,8 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
             raise RuntimeError("Internal error: %s ended without exit_json or fail_json" % self._task.action)
         except _ModuleExit as done:
             result.update(done.result)
+        except _VariableError as exc:
+            result.update(failed=True, msg=str(exc))
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Like a module crash, but never with an option's secret value in the message or traceback.
             summary, crash = "%s: %s" % (type(exc).__name__, exc), traceback.format_exc()

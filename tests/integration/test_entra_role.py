@@ -73,7 +73,7 @@ def assert_converged(sandbox, microsoft):
     assert len(apps) == 1, apps
     app = apps[0]
     assert app["signInAudience"] == "AzureADMultipleOrgs"
-    assert app["web"]["redirectUris"] == ["https://outlook.office365.com/"]
+    assert app["web"]["redirectUris"] == ["https://outlook.office365.com/", "http://localhost/"]
     assert app["requiredResourceAccess"] == [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": [
         {"id": "258f6531-6087-4cc4-bb90-092c5fb3ed3f", "type": "Scope"},
         {"id": "7427e0e9-2fba-42fe-b0c0-848c9e6a8182", "type": "Scope"}]}]
@@ -110,16 +110,38 @@ def test_role_creates_app_consent_and_secret_once_and_check_mode_predicts_it(san
         assert microsoft["automation_app"]["client_secret"] not in run.output
     assert secret not in sandbox.log_text()
 
-    again = run_playbook(TARGET, inventory="localhost,", extra_vars=role_vars, diff=True)
+    # Later runs hand the stored value back (vault, credentials file, AWX credential): that secret is kept.
+    held = dict(role_vars, mailoauth_client_secret=secret, mailoauth_client_secret_key_id=published["secret_key_id"])
+    again = run_playbook(TARGET, inventory="localhost,", extra_vars=held, diff=True)
     assert again.rc == 0, again
     assert again.changed("localhost") == 0
-    assert "already exists and its" in again.stdout
     assert assert_converged(sandbox, microsoft)["passwordCredentials"] == app["passwordCredentials"]
-    assert json.loads((tmp_path / "published.json").read_text())["client_secret"] is None
+    assert json.loads((tmp_path / "published.json").read_text())["secret_key_id"] == published["secret_key_id"]
 
-    again_check = run_playbook(TARGET, inventory="localhost,", extra_vars=role_vars, check=True, diff=True)
+    again_check = run_playbook(TARGET, inventory="localhost,", extra_vars=held, check=True, diff=True)
     assert again_check.rc == 0, again_check
     assert again_check.changed("localhost") == 0
+    for run in (again, again_check):
+        assert secret not in run.output
+
+
+def test_role_makes_a_new_secret_when_the_stored_value_was_lost(sandbox, microsoft, role_vars, run_playbook,
+                                                                 tmp_path):
+    """A run stopped after creating a secret and before storing it: the next run needs no flag, it makes a new one."""
+    first = run_playbook(TARGET, inventory="localhost,", extra_vars=role_vars)
+    assert first.rc == 0, first
+    lost = json.loads((tmp_path / "published.json").read_text())
+    again = run_playbook(TARGET, inventory="localhost,", extra_vars=role_vars)    # nothing held
+    assert again.rc == 0, again
+    assert changed_tasks(again) == ["Ensure a client secret"]
+    published = json.loads((tmp_path / "published.json").read_text())
+    assert published["client_secret"] and published["client_secret"] != lost["client_secret"]
+    apps = tenant(sandbox, microsoft)[0]
+    assert len(apps) == 1
+    assert sorted(c["keyId"] for c in apps[0]["passwordCredentials"]) == sorted(
+        [lost["secret_key_id"], published["secret_key_id"]])                       # the lost one waits for retire
+    assert "access_token" in secret_signs_in(microsoft, sandbox.ca_file, published["client_id"],
+                                             published["client_secret"])
 
 
 def test_role_converges_through_throttling_and_replication_delay_without_duplicates(sandbox, microsoft, role_vars,
@@ -136,7 +158,10 @@ def test_role_converges_through_throttling_and_replication_delay_without_duplica
     assert statuses.count(429) == 2 and statuses.count(503) == 1
     assert statuses.count(404) + statuses.count(400) >= 1, "no replication delay was met"
 
-    second = run_playbook(TARGET, inventory="localhost,", extra_vars=role_vars)
+    published = json.loads(open(role_vars["result_file"], encoding="utf-8").read())
+    second = run_playbook(TARGET, inventory="localhost,", extra_vars=dict(
+        role_vars, mailoauth_client_secret=published["client_secret"],
+        mailoauth_client_secret_key_id=published["secret_key_id"]))
     assert second.rc == 0, second
     assert second.changed("localhost") == 0
     assert_converged(sandbox, microsoft)

@@ -95,6 +95,7 @@ def redeem_as_firewall(box, notification):
         return err.code, json.loads(err.read())
 
 
+@pytest.mark.smoke
 def test_setup_configures_tenant_and_every_firewall(fleet, play):
     box = fleet["box"]
     run = play("setup.yml")
@@ -132,6 +133,7 @@ def test_setup_configures_tenant_and_every_firewall(fleet, play):
     assert [(a["user"], a["reply"][:3]) for a in attempts] == [(mailbox, "235")]
 
 
+@pytest.mark.smoke
 def test_second_setup_run_changes_nothing_and_creates_nothing(fleet, play):
     before = tenant(fleet["box"])
     run = play("setup.yml")
@@ -164,6 +166,7 @@ def test_credentials_injected_by_awx_are_reused(fleet, play):
     assert len(our_app(tenant(fleet["box"]))["passwordCredentials"]) == 1
 
 
+@pytest.mark.smoke
 def test_verify_reports_ok_then_finds_drift_without_fixing_it(fleet, play, tmp_path):
     box = fleet["box"]
     run = play("verify.yml", extra_vars={"mailoauth_report_dir": str(tmp_path)})
@@ -190,6 +193,7 @@ def test_verify_reports_ok_then_finds_drift_without_fixing_it(fleet, play, tmp_p
     assert firewall_state(box, drifted)["notification"]["Port"] == "587"
 
 
+@pytest.mark.smoke
 def test_rotate_keeps_the_old_secret_while_a_firewall_fails_then_completes(fleet, play):
     box = fleet["box"]
     firewalls = box.services["sfos"]["firewalls"]

@@ -117,7 +117,17 @@ CASES = [
     ("oauth-username-malformed", "sfos_notification", {"oauth": {"username": "alerts"}},
      ["oauth.username 'alerts' is not an e-mail address", "sending mailbox's address"]),
     ("host-with-a-scheme", "sfos_notification", {"host": "https://fw01.example"},
-     ["Could not reach firewall", "check host and port"]),
+     ["host (inventory variable sfos_host) 'https://fw01.example' holds a URL scheme", "no https://"]),
+    ("host-with-a-trailing-newline", "sfos_notification", {"host": "127.0.0.1\n"},
+     ["sfos_host) '127.0.0.1\\n' starts or ends with a space or line break", "YAML | block"]),
+    ("host-with-a-leading-space", "sfos_notification", {"host": " 127.0.0.1"},
+     ["sfos_host) ' 127.0.0.1' starts or ends with a space or line break", "remove it"]),
+    ("host-with-a-port", "sfos_notification", {"host": "fw01.example:4444"},
+     ["sfos_host) 'fw01.example:4444' holds a port", "port (sfos_port)"]),
+    ("host-with-a-path", "sfos_notification", {"host": "fw01.example/webconsole"},
+     ["sfos_host) 'fw01.example/webconsole' holds a path", "adds the API path itself"]),
+    ("host-with-userinfo", "sfos_notification", {"host": "apiadmin:{fw_password}@fw01.example"},
+     ["sfos_host) holds user information", "sfos_username, sfos_password"]),
     ("port-zero", "sfos_notification", {"port": 0}, ["port must be between 1 and 65535", "admin port"]),
     ("mail_server-with-a-scheme", "sfos_notification", {"mail_server": "smtp://smtp.office365.com"},
      ["mail_server 'smtp://smtp.office365.com' is not a host name", "no scheme"]),
@@ -127,7 +137,17 @@ CASES = [
      ["update_secrets must be one of", "on_create, always"]),
     ("timeout-zero-for-firewall", "sfos_notification", {"timeout": 0},
      ["timeout must be at least 1 second", "default (30)"]),
+    # sfos_notification_info runs the same connection checks.
+    ("port-out-of-range-for-info", "sfos_notification_info", {"port": 65536},
+     ["port must be between 1 and 65535, not 65536", "admin port"]),
+    ("host-with-a-trailing-newline-for-info", "sfos_notification_info", {"host": "127.0.0.1\n"},
+     ["sfos_host) '127.0.0.1\\n' starts or ends with a space or line break", "YAML | block"]),
+    # A plain (unvaulted) variable holding {{, as a vars file may: named, with the fix, instead of a crash.
+    ("sfos_password-variable-holding-template-syntax", "sfos_notification_info+variables", {"password": DROP},
+     ["Variable sfos_password (for option password) does not render as a template", "!unsafe", "ansible-vault"]),
 ]
+# Variables a "+variables" case's task gets, as plain values from a vars file (extra vars here) would arrive.
+CASE_VARIABLES = {"sfos_password-variable-holding-template-syntax": {"sfos_password": "Pw{{x"}}
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +179,8 @@ def good_args(box, app, refresh_token):
     entra = {"authority_host": ms["login_url"], "graph_endpoint": ms["graph_url"], "tenant_id": ms["tenant"]["id"],
              "client_id": ms["automation_app"]["client_id"], "client_secret": ms["automation_app"]["client_secret"]}
     sign_in = {"authority_host": ms["login_url"], "client_id": app["client_id"]}
+    firewall = {"host": fw["host"], "port": fw["port"], "username": fw["username"], "password": fw["password"],
+                "ca_path": box.ca_file}
     return {
         "entra_app": dict(entra, display_name="Firewall mail", unique_name="reliability-bad-input"),
         "entra_admin_consent": dict(entra, app_id=app["client_id"]),
@@ -170,11 +192,12 @@ def good_args(box, app, refresh_token):
         "smtp_oauth_check": dict(sign_in, client_secret=app["client_secret"], refresh_token=refresh_token,
                                  mailbox=ms["mailbox"]["upn"], smtp_host=box.services["smtp"]["host"],
                                  smtp_port=box.services["smtp"]["port"], ca_path=box.ca_file),
-        "sfos_notification": {
-            "host": fw["host"], "port": fw["port"], "username": fw["username"], "password": fw["password"],
-            "ca_path": box.ca_file, "recipients": ["soc@contoso.example"],
-            "oauth": {"client_id": app["client_id"], "client_secret": app["client_secret"],
-                      "refresh_token": refresh_token, "username": ms["mailbox"]["upn"]}},
+        "sfos_notification": dict(
+            firewall, recipients=["soc@contoso.example"],
+            oauth={"client_id": app["client_id"], "client_secret": app["client_secret"],
+                   "refresh_token": refresh_token, "username": ms["mailbox"]["upn"]}),
+        "sfos_notification_info": firewall,
+        "sfos_notification_info+variables": firewall,
     }
 
 
@@ -186,7 +209,8 @@ def case_args(box, base, overrides, admin_token):
         elif isinstance(value, dict) and isinstance(args.get(key), dict):
             args[key] = dict(args[key], **value)
         elif isinstance(value, str):
-            args[key] = value.format(admin_upn=box.services["microsoft"]["admin_user"]["upn"], admin_token=admin_token)
+            args[key] = value.format(admin_upn=box.services["microsoft"]["admin_user"]["upn"], admin_token=admin_token,
+                                     fw_password=box.services["sfos"]["firewalls"][0]["password"])
         else:
             args[key] = value
     return args
@@ -208,7 +232,8 @@ def recorded(box, tmp_path_factory):
     arguments = {case_id: case_args(box, bases[module], overrides, admin_token)
                  for case_id, module, overrides, *dummy in CASES}
     workdir = tmp_path_factory.mktemp("bad-input")
-    (workdir / "cases.json").write_text(json.dumps({"cases": cases, "case_args": arguments, "result_file": str(workdir / "results.json")}))
+    (workdir / "cases.json").write_text(json.dumps({"cases": cases, "case_args": arguments, "case_vars": CASE_VARIABLES,
+                                                    "result_file": str(workdir / "results.json")}))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"), REQUESTS_CA_BUNDLE=box.ca_file,
                ANSIBLE_PYTHON_INTERPRETER=sys.executable, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))

@@ -16,7 +16,7 @@ import pytest
 from tests.integration.conftest import BIN, REPO_ROOT
 from tests.integration.test_playbooks import redeem_as_firewall, stored_credentials
 from tests.sandbox.client import Sandbox
-from tests.sandbox.inventory import write_inventory
+from tests.sandbox.inventory import fact_cache_env, write_inventory
 
 FIREWALLS = 5
 APP_UNIQUE_NAME = "sophos-firewall-notifications"
@@ -76,7 +76,8 @@ class Watcher(threading.Thread):
 def test_killed_rotation_keeps_the_old_secret_and_the_next_run_completes(fleet, ansible_env, tmp_path):
     box = fleet["box"]
     firewalls = box.services["sfos"]["firewalls"]
-    env = dict(ansible_env, BROWSER=fleet["browser"], REQUESTS_CA_BUNDLE="")
+    env = dict(ansible_env, BROWSER=fleet["browser"], REQUESTS_CA_BUNDLE="",
+               **fact_cache_env(os.path.dirname(fleet["inventory"])))
     setup = subprocess.run(command(fleet, "setup.yml"), cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                            timeout=600, check=False)
     assert setup.returncode == 0, setup.stdout[-5000:]

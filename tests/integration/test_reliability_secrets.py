@@ -21,7 +21,7 @@ import pytest
 
 from tests.integration.test_playbooks import stored_credentials
 from tests.sandbox.client import Sandbox
-from tests.sandbox.inventory import write_inventory
+from tests.sandbox.inventory import fact_cache_env, write_inventory
 
 FIREWALLS = 3
 JWT = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}")
@@ -60,7 +60,8 @@ def leftovers(tmp_path_factory, request):
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                    ANSIBLE_LOG_PATH=str(log_path), ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),
                    ANSIBLE_PYTHON_INTERPRETER=sys.executable, BROWSER=browser, REQUESTS_CA_BUNDLE="",
-                   PATH=BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_DEBUG="1" if debug else "0")
+                   PATH=BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_DEBUG="1" if debug else "0",
+                   **fact_cache_env(os.path.dirname(inv)))
         cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join("playbooks", name), "-i", inv,
                "--vault-password-file", password_file, "-vvvv", "--diff"] + list(args)
         proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)

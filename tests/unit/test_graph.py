@@ -187,3 +187,47 @@ def test_create_that_finds_the_app_already_there_says_so():
     created = graph.create_application("fw", {"displayName": "FW"})
     assert (created["appId"], created["existed"]) == ("a1", True)
     assert [s["method"] for s in session.sent] == ["PATCH", "GET"]
+
+
+def test_an_app_role_assignment_that_exists_already_is_returned_not_an_error():
+    existing = {"id": "as1", "principalId": "sp1", "resourceId": "graph-sp", "appRoleId": "role1"}
+    graph, session, dummy = client(
+        odata(400, "Request_BadRequest", "Permission being assigned already exists on the object."),
+        Reply(200, {"value": [existing]}))
+    found = graph.create_app_role_assignment("sp1", "graph-sp", "role1")
+    assert found == dict(existing, existed=True)
+    assert session.sent[0]["url"] == GRAPH + "/servicePrincipals/graph-sp/appRoleAssignedTo"
+    assert session.sent[0]["json"] == {"principalId": "sp1", "resourceId": "graph-sp", "appRoleId": "role1"}
+    assert session.sent[1]["url"] == GRAPH + "/servicePrincipals/sp1/appRoleAssignments"
+
+
+def test_an_app_role_assignment_for_a_fresh_principal_waits_out_replication():
+    graph, session, sleeps = client(
+        odata(404, "Request_ResourceNotFound", "Resource 'sp1' does not exist."),
+        Reply(201, {"id": "as1"}))
+    assert graph.create_app_role_assignment("sp1", "graph-sp", "role1", just_created=True) == {"id": "as1"}
+    assert len(sleeps) == 1 and len(session.sent) == 2
+
+
+def test_a_directory_role_assignment_that_exists_already_is_returned():
+    existing = {"id": "ra1", "principalId": "sp1", "roleDefinitionId": "r1", "directoryScopeId": "/"}
+    graph, session, dummy = client(
+        odata(400, "Request_BadRequest", "A conflicting object with one or more of the specified property values is "
+                                         "present in the directory."),
+        Reply(200, {"value": [existing]}))
+    assert graph.create_role_assignment("sp1", "r1") == dict(existing, existed=True)
+    assert session.sent[0]["json"]["directoryScopeId"] == "/"
+    assert "principalId%20eq%20%27sp1%27%20and%20roleDefinitionId%20eq%20%27r1%27" in session.sent[1]["url"]
+
+
+def test_other_bad_requests_are_errors():
+    graph, dummy, dummy2 = client(odata(400, "Request_BadRequest",
+                                        "Permission being assigned was not found on application 'x'."))
+    with pytest.raises(GraphError, match="was not found on application"):
+        graph.create_app_role_assignment("sp1", "graph-sp", "role1")
+
+
+def test_key_credentials_are_read_with_their_keys():
+    graph, session, dummy = client(Reply(200, {"id": "o1", "keyCredentials": [{"keyId": "k1", "key": "AAA"}]}))
+    assert graph.get_key_credentials("o1") == [{"keyId": "k1", "key": "AAA"}]
+    assert session.sent[0]["url"] == GRAPH + "/applications/o1?$select=id,keyCredentials"

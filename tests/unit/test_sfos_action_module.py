@@ -3,7 +3,6 @@
 from types import SimpleNamespace
 
 import pytest
-from ansible._internal._datatag._tags import TrustedAsTemplate
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
 
@@ -11,7 +10,20 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notificatio
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import CONNECTION_ARGSPEC
 from ansible_collections.mailoauth.sophos.plugins.action.sfos_notification import ActionModule
 from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module import (
-    AnsibleActionModule, _ModuleExit, given, native)
+    AnsibleActionModule, _ModuleExit, _VariableError, given, native)
+
+try:
+    from ansible._internal._datatag._tags import TrustedAsTemplate
+
+    def tagged(value):
+        """A string as templating hands it over (2.19 on: carrying data tags), and a template a variable may hold."""
+        return TrustedAsTemplate().tag(value)
+
+    template_source = tagged
+except ImportError:  # ansible-core before 2.19: no data tags; templating returns AnsibleUnsafeText, any str templates
+    from ansible.utils.unsafe_proxy import AnsibleUnsafeText as tagged
+
+    template_source = str
 
 SPEC = dict(CONNECTION_ARGSPEC, **NOTIFICATION_ARGSPEC)
 SECRET = "top-secret-client-secret"
@@ -67,8 +79,7 @@ def test_invocation_is_left_out_below_vvv():
 
 
 def test_options_arrive_as_plain_values_without_tags():
-    tagged = TrustedAsTemplate().tag("fw.example.com")
-    plain = native({"host": tagged, "recipients": (TrustedAsTemplate().tag("a@b.c"),), "port": True, "timeout": 5})
+    plain = native({"host": tagged("fw.example.com"), "recipients": (tagged("a@b.c"),), "port": True, "timeout": 5})
     assert plain == {"host": "fw.example.com", "recipients": ["a@b.c"], "port": True, "timeout": 5}
     assert plain["host"].__class__ is str and plain["recipients"][0].__class__ is str and plain["port"] is True
 
@@ -91,7 +102,7 @@ def fill(args, task_vars):
 
 def test_unset_oauth_values_come_from_the_tenant_roles_facts():
     task_vars = {"inventory_hostname": "fw01", "sfos_host": "192.0.2.1", "mailoauth_client_id": "cid-from-fact",
-                 "mailoauth_client_secret": TrustedAsTemplate().tag("{{ vaulted }}"), "vaulted": "s3cret",
+                 "mailoauth_client_secret": template_source("{{ vaulted }}"), "vaulted": "s3cret",
                  "mailoauth_refresh_token": "rt", "mailoauth_mailbox": "alerts@contoso.example"}
     args = fill({"oauth": {"client_id": "", "username": "given@contoso.example"}}, task_vars)
     assert args["host"] == "192.0.2.1"
@@ -102,3 +113,13 @@ def test_unset_oauth_values_come_from_the_tenant_roles_facts():
 def test_no_oauth_option_means_no_oauth_values_from_facts():
     args = fill({"mail_port": 587}, {"inventory_hostname": "fw01", "mailoauth_client_id": "cid"})
     assert "oauth" not in args and args["host"] == "fw01"
+
+
+def test_a_variable_that_does_not_render_is_named_without_its_value():
+    task_vars = {"inventory_hostname": "fw01", "sfos_password": TrustedAsTemplate().tag("Pw{{x}}-s3cret")}
+    with pytest.raises(_VariableError) as info:
+        fill({}, task_vars)
+    message = str(info.value)
+    assert "Variable sfos_password (for option password) does not render" in message
+    assert "!unsafe" in message and "ansible-vault" in message
+    assert "s3cret" not in message and "'x'" not in message

@@ -4,6 +4,7 @@ The collection's real client (ElementTree, form encoding, defusedxml) talks to t
 in-process connection pool, so hypothesis can try many values without sockets.
 """
 
+import io
 import types
 
 import pytest
@@ -24,9 +25,11 @@ class InProcessPool:
     def __init__(self, app):
         self.app = app
 
-    def request(self, method, url, body=None, headers=None):
+    def request(self, method, url, body=None, headers=None, **urllib3_options):
+        del urllib3_options
         answer = self.app(Request(method, url, dict(headers or {}), body or b"", "127.0.0.1", DEFAULT_PORT))
-        return types.SimpleNamespace(status=answer.status, data=answer.body)
+        return types.SimpleNamespace(status=answer.status, headers=answer.headers, read=io.BytesIO(answer.body).read,
+                                     close=lambda: None, release_conn=lambda: None)
 
     def close(self):
         pass

@@ -5,6 +5,7 @@ The firewall is the SFOS emulator served over TLS with a trustme certificate; th
 Certificate trust as a table is in test_tls_trust.py.
 """
 
+import contextlib
 import select
 import socket
 import ssl
@@ -265,9 +266,12 @@ def test_certificate_for_another_address_is_refused(ca, ca_file):
     assert info.value.code == "tls"
 
 
+@contextlib.contextmanager
 def closed_port():
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        return listener.getsockname()[1]
+    """A port nothing listens on, kept bound (never listening) so no other server can take it meanwhile."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
 
 
 # (emulator fault, error code, words in the message)
@@ -283,17 +287,18 @@ FAILURES = {
 def test_transport_failures_map_to_codes_without_the_password(case, firewall, ca_file):
     state, server = firewall
     fault, code, words = FAILURES[case]
-    port = server.port
-    if fault:
-        state.configure(fault)
-    else:
-        port = closed_port()
-    client = SfosClient("127.0.0.1", "apiadmin", PASSWORD, port=port, ca_path=ca_file, timeout=1)
-    try:
-        with pytest.raises(SfosError) as info:
-            client.get("Notification")
-    finally:
-        client.close()
+    with contextlib.ExitStack() as stack:
+        port = server.port
+        if fault:
+            state.configure(fault)
+        else:
+            port = stack.enter_context(closed_port())
+        client = SfosClient("127.0.0.1", "apiadmin", PASSWORD, port=port, ca_path=ca_file, timeout=1)
+        try:
+            with pytest.raises(SfosError) as info:
+                client.get("Notification")
+        finally:
+            client.close()
     assert info.value.code == code
     assert words in str(info.value)
     assert PASSWORD not in str(info.value) and PASSWORD not in repr(info.value.args)

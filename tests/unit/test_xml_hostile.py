@@ -114,3 +114,38 @@ def test_a_reply_just_under_the_limit_is_still_read():
     reply = parse_reply(response("<Notification><MailServer>%s</MailServer></Notification>" % server),
                         "Notification", HOST)
     assert entity_fields(reply.entity)["MailServer"] == server
+
+
+def deeply_nested(tmp_path):
+    del tmp_path
+    return response("<Notification><MailServer>%s%s</MailServer></Notification>" % ("<a>" * 100000, "</a>" * 100000))
+
+
+# Replies whose shape is wrong rather than dangerous to parse: refused before anything is compared or written, so a
+# task never reads one copy of an element and updates another.
+AMBIGUOUS = {
+    "element-nested-100k-levels": (deeply_nested, "reply-too-deep", "nested"),
+    "client-id-twice": (lambda tmp_path: response(
+        "<Notification><ClientID>real</ClientID><Port>587</Port><ClientID>planted</ClientID></Notification>"),
+        "ambiguous-reply", "<ClientID> 2 times"),
+    "secret-twice": (lambda tmp_path: response(
+        '<Notification><ClientSecret hashform="mode1">$sfos$a$b</ClientSecret><ClientSecret/></Notification>'),
+        "ambiguous-reply", "<ClientSecret> 2 times"),
+    "entity-twice": (lambda tmp_path: response(
+        "<Notification><Port>587</Port></Notification><Notification><Port>25</Port></Notification>"),
+        "ambiguous-reply", "<Notification> 2 times"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AMBIGUOUS))
+def test_reply_of_a_shape_no_firewall_sends_is_refused(case, tmp_path):
+    make, code, words = AMBIGUOUS[case]
+    started = time.monotonic()
+    with pytest.raises(SfosError) as info:
+        parse_reply(make(tmp_path), "Notification", HOST)
+    assert time.monotonic() - started < 5
+    assert info.value.code == code
+    message = str(info.value)
+    assert words in message and HOST in message
+    assert "planted" not in message and "real" not in message
+    assert len(message) < 600

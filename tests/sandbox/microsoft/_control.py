@@ -73,10 +73,18 @@ class Control:
         if sp is None:
             return json_response({"error": "no service principal for appId %s" % app_id}, 404)
         if "app_roles" in body:
-            sp["_app_roles"] = {res: list(roles) for res, roles in body["app_roles"].items()}
+            self.store.set_app_roles(sp, body["app_roles"])
         if "directory_roles" in body:
-            sp["_directory_roles"] = list(body["directory_roles"])
-        return json_response({"app_roles": sp["_app_roles"], "directory_roles": sp["_directory_roles"]})
+            self.store.set_directory_roles(sp, body["directory_roles"])
+        return json_response({"app_roles": self.app_roles_view(sp), "directory_roles": self.store.directory_roles_of(sp["id"])})
+
+    def app_roles_view(self, sp):
+        resources = {a["resourceId"] for a in self.store.app_role_assignments.values() if a["principalId"] == sp["id"]}
+        views = {}
+        for resource_id in resources:
+            app_id = self.store.service_principals[resource_id]["appId"]
+            views[app_id] = self.store.app_roles_of(sp, app_id)
+        return views
 
     def mailbox(self, upn):
         store = self.store
@@ -93,8 +101,8 @@ class Control:
         sps = []
         for sp in store.service_principals.values():
             view = public(sp)
-            view["app_role_assignments"] = {res: list(roles) for res, roles in sp["_app_roles"].items()}
-            view["directory_roles"] = list(sp["_directory_roles"])
+            view["app_role_assignments"] = self.app_roles_view(sp)
+            view["directory_roles"] = store.directory_roles_of(sp["id"])
             sps.append(view)
         return {
             "now": iso(store.now()),
@@ -105,6 +113,8 @@ class Control:
             "deleted_applications": [public(app) for app in store.deleted.values()],
             "service_principals": sps,
             "oauth2_permission_grants": [public(g) for g in store.grants.values()],
+            "app_role_assignment_objects": [public(a) for a in store.app_role_assignments.values()],
+            "role_assignments": [public(a) for a in store.role_assignments.values()],
             "mailboxes": {upn: dict(box, effective_smtp_auth_disabled=store.effective_smtp_auth_disabled(upn))
                           for upn, box in store.mailboxes.items()},
             "org": {"SmtpClientAuthenticationDisabled": store.config["org_smtp_auth_disabled"]},

@@ -6,14 +6,14 @@ import uuid
 import jwt
 
 from .._http import Response, json_response
-from ._store import EXCHANGE_ADMINISTRATOR
+from ._store import EXCHANGE_ADMINISTRATOR, EXCHANGE_RECIPIENT_ADMINISTRATOR
 from ._tokens import EXCHANGE_APP_ID, EXCHANGE_RESOURCE
 
 AUDIENCES = (EXCHANGE_RESOURCE, EXCHANGE_RESOURCE + "/", EXCHANGE_APP_ID)
 SUFFICIENT_DIRECTORY_ROLES = (
     EXCHANGE_ADMINISTRATOR,
     "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
-    "31392ffb-586c-42d1-9346-e59415a2cc4e",  # Exchange Recipient Administrator
+    EXCHANGE_RECIPIENT_ADMINISTRATOR,
 )
 SERVER = "AM0PR01MB0001.EURPRD01.PROD.OUTLOOK.COM"
 CAS_BOOLEANS = ("ImapEnabled", "PopEnabled", "ActiveSyncEnabled", "OWAEnabled", "MAPIEnabled", "EwsEnabled")
@@ -110,7 +110,7 @@ class ExchangeApp:
             if "Exchange.ManageAsApp" not in claims["roles"]:
                 return unauthorized
             sp = self.store.service_principals.get(claims.get("oid"))
-            if sp is None or not set(sp["_directory_roles"]) & set(SUFFICIENT_DIRECTORY_ROLES):
+            if sp is None or not set(self.store.directory_roles_of(sp["id"])) & set(SUFFICIENT_DIRECTORY_ROLES):
                 return Response(403, b"\x00" * 32, content_type="application/octet-stream")
             return None
         user = self.store.user(claims.get("upn"))

@@ -7,10 +7,12 @@ import urllib.parse
 import uuid
 
 import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from .._http import Response, json_response
 from ._errors import GraphError, graph_error_response
-from ._store import iso, merge, new_secret, parse_iso, password_credential, public
+from ._store import DIRECTORY_ROLES, iso, merge, new_secret, parse_iso, password_credential, public
 from ._tokens import GRAPH_APP_ID, GRAPH_RESOURCE
 
 AUDIENCES = (GRAPH_RESOURCE, GRAPH_RESOURCE + "/", GRAPH_APP_ID)
@@ -29,15 +31,22 @@ FILTERABLE = {
     "applications": ("id", "appId", "displayName", "uniqueName", "signInAudience", "publisherDomain"),
     "servicePrincipals": ("id", "appId", "displayName", "servicePrincipalType", "accountEnabled"),
     "oauth2PermissionGrants": ("id", "clientId", "resourceId", "consentType", "principalId"),
+    "roleAssignments": ("id", "principalId", "roleDefinitionId", "directoryScopeId"),
 }
 RESOURCE_NAMES = {"applications": "Application", "servicePrincipals": "ServicePrincipal",
-                  "oauth2PermissionGrants": "OAuth2PermissionGrant"}
+                  "oauth2PermissionGrants": "OAuth2PermissionGrant", "roleAssignments": "UnifiedRoleAssignment"}
 READ_ROLES = {"applications": ("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All",
                                "Directory.ReadWrite.All"),
               "oauth2PermissionGrants": ("DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All",
                                          "Directory.ReadWrite.All")}
 WRITE_ROLES = {"applications": ("Application.ReadWrite.All", "Directory.ReadWrite.All"),
                "oauth2PermissionGrants": ("DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All")}
+# Granting an app role takes AppRoleAssignment.ReadWrite.All *and* a permission to read the service principals.
+ASSIGNMENT_SEGMENTS = ("appRoleAssignedTo", "appRoleAssignments")
+APP_ROLE_ASSIGNMENT_WRITE = ("AppRoleAssignment.ReadWrite.All",)
+ROLE_MANAGEMENT_READ = ("RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All",
+                        "Directory.ReadWrite.All")
+ROLE_MANAGEMENT_WRITE = ("RoleManagement.ReadWrite.Directory",)
 
 
 def _bad(message, code="Request_BadRequest", status=400):
@@ -121,11 +130,17 @@ class GraphApp:
         if segments[:2] == ["directory", "deletedItems"]:
             self.require(claims, WRITE_ROLES["applications"])
             return self.deleted_items(request, segments[2:])
+        if segments[:3] == ["roleManagement", "directory", "roleAssignments"]:
+            self.require(claims, ROLE_MANAGEMENT_WRITE if request.method != "GET" else ROLE_MANAGEMENT_READ)
+            return self.role_assignments(request, segments[3:])
         if not match or match.group(1) not in FILTERABLE:
             raise _bad("Resource not found for the segment '%s'." % segments[0], "BadRequest")
         collection, key_name, key_value = match.group(1), match.group(2), match.group(3)
         roles = "oauth2PermissionGrants" if collection == "oauth2PermissionGrants" else "applications"
         write = request.method != "GET"
+        if collection == "servicePrincipals" and write and set(segments[1:]) & set(ASSIGNMENT_SEGMENTS):
+            self.require(claims, APP_ROLE_ASSIGNMENT_WRITE)
+            write = False
         self.require(claims, WRITE_ROLES[roles] if write else READ_ROLES[roles])
         if key_value is not None:
             key_value = key_value.replace("''", "'")
@@ -225,6 +240,9 @@ class GraphApp:
         if collection == "applications":
             for cred in view["passwordCredentials"]:
                 cred["secretText"] = None
+            # Graph returns a certificate's key only to GET /applications/{id}?$select=keyCredentials.
+            for cred in view["keyCredentials"]:
+                cred["key"] = None
         return view
 
     # -- applications ------------------------------------------------------------------------------------
@@ -273,16 +291,25 @@ class GraphApp:
             creds = body["keyCredentials"]
             if not isinstance(creds, list):
                 raise _invalid("keyCredentials", "Application")
-            now = self.store.now()
+            key_ids = set()
             for cred in creds:
-                if not isinstance(cred, dict) or cred.get("type") != "AsymmetricX509Cert" or not cred.get("key"):
+                if not isinstance(cred, dict) or cred.get("type") != "AsymmetricX509Cert" or \
+                        cred.get("usage", "Verify") != "Verify" or not isinstance(cred.get("key"), str):
                     raise _invalid("keyCredentials", "Application")
+                try:
+                    cert = x509.load_der_x509_certificate(base64.b64decode(cred["key"], validate=True))
+                except ValueError:
+                    raise _invalid("keyCredentials", "Application") from None
                 cred.setdefault("keyId", str(uuid.uuid4()))
+                if cred["keyId"] in key_ids:
+                    raise _invalid("keyCredentials", "Application")
+                key_ids.add(cred["keyId"])
                 cred.setdefault("usage", "Verify")
-                cred.setdefault("startDateTime", iso(now))
-                cred.setdefault("endDateTime", iso(now + 365 * 86400))
-                cred.setdefault("displayName", None)
-                cred.setdefault("customKeyIdentifier", None)
+                cred.setdefault("startDateTime", iso(cert.not_valid_before_utc.timestamp()))
+                cred.setdefault("endDateTime", iso(cert.not_valid_after_utc.timestamp()))
+                cred.setdefault("displayName", cert.subject.rfc4514_string())
+                cred.setdefault("customKeyIdentifier",
+                                base64.b64encode(cert.fingerprint(hashes.SHA1())).decode("ascii"))  # nosec - thumbprint
 
     def create_applications(self, body):
         self.validate_application(body)
@@ -301,7 +328,10 @@ class GraphApp:
         if rest:
             raise _bad("Resource not found for the segment '%s'." % rest[0], "BadRequest")
         if request.method == "GET":
-            return json_response(self.select(dict(self.view("applications", app), **{
+            view = self.view("applications", app)
+            if "keyCredentials" in request.query.get("$select", "").split(","):
+                view["keyCredentials"] = public(app["keyCredentials"])
+            return json_response(self.select(dict(view, **{
                 "@odata.context": "%s/v1.0/$metadata#applications/$entity" % self.urls["graph_url"]}), request))
         if request.method == "PATCH":
             body = self.body(request)
@@ -387,6 +417,8 @@ class GraphApp:
 
     def one_servicePrincipals(self, request, key_name, key_value, rest):  # pylint: disable=invalid-name
         sp = self.find("servicePrincipals", key_name, key_value)
+        if rest and rest[0] in ASSIGNMENT_SEGMENTS:
+            return self.app_role_assignments(request, sp, rest[0], rest[1:])
         if rest:
             raise _bad("Resource not found for the segment '%s'." % rest[0], "BadRequest")
         if request.method == "GET":
@@ -406,8 +438,107 @@ class GraphApp:
 
     def delete_service_principal(self, sp):
         del self.store.service_principals[sp["id"]]
+        self.store.forget_principal(sp["id"])
         for grant_id in [g["id"] for g in self.store.grants.values() if sp["id"] in (g["clientId"], g["resourceId"])]:
             del self.store.grants[grant_id]
+
+    # -- app role assignments (application permissions and their admin consent) -------------------------
+    def app_role_assignments(self, request, sp, segment, rest):
+        """``appRoleAssignedTo``: the assignments of this resource's roles; ``appRoleAssignments``: this principal's."""
+        side = "resourceId" if segment == "appRoleAssignedTo" else "principalId"
+        mine = [a for a in self.store.app_role_assignments.values() if a[side] == sp["id"]]
+        context = "%s/v1.0/$metadata#servicePrincipals('%s')/%s" % (self.urls["graph_url"], sp["id"], segment)
+        if not rest and request.method == "GET":
+            return json_response({"@odata.context": context, "value": [public(a) for a in mine]})
+        if not rest and request.method == "POST":
+            assignment = self.create_app_role_assignment(self.body(request), sp)
+            return json_response(dict(public(assignment), **{"@odata.context": context + "/$entity"}), 201)
+        if len(rest) == 1:
+            found = next((a for a in mine if a["id"] == rest[0]), None)
+            if found is None:
+                raise _not_found(rest[0])
+            if request.method == "GET":
+                return json_response(dict(public(found), **{"@odata.context": context + "/$entity"}))
+            if request.method == "DELETE":
+                del self.store.app_role_assignments[found["id"]]
+                return Response(204)
+        raise GraphError(405, "Request_BadRequest", "Method not allowed.")
+
+    def create_app_role_assignment(self, body, url_sp):
+        allowed = {"principalId", "resourceId", "appRoleId", "principalType"}
+        for prop in body:
+            if prop not in allowed and not prop.startswith("@odata."):
+                raise _bad("Property '%s' does not exist as a declared property or extension property." % prop)
+        for prop in ("principalId", "resourceId", "appRoleId"):
+            if not isinstance(body.get(prop), str) or not GUID.match(body[prop]):
+                raise _invalid(prop, "AppRoleAssignment")
+        sps = self.store.service_principals
+        if url_sp["id"] not in (body["principalId"], body["resourceId"]):
+            raise _bad("The service principal in the request URL must be the principal or the resource of the "
+                       "assignment.")
+        for prop in ("principalId", "resourceId"):
+            if body[prop] not in sps or not self.store.replicated(body[prop]):
+                raise _not_found(body[prop])
+        principal, resource = sps[body["principalId"]], sps[body["resourceId"]]
+        role = next((r for r in resource.get("appRoles", []) if r["id"] == body["appRoleId"]), None)
+        if role is None or "Application" not in role.get("allowedMemberTypes", []):
+            raise _bad("Permission being assigned was not found on application '%s'." % resource["appId"])
+        for existing in self.store.app_role_assignments.values():
+            if (existing["principalId"], existing["resourceId"], existing["appRoleId"]) == (
+                    principal["id"], resource["id"], role["id"]):
+                raise _bad("Permission being assigned already exists on the object.")
+        assignment = self.store.new_app_role_assignment(principal, resource, role["id"])
+        self.store.mark_created(assignment["id"])
+        return assignment
+
+    # -- directory role assignments ----------------------------------------------------------------------
+    def role_assignments(self, request, rest):
+        context = "%s/v1.0/$metadata#roleManagement/directory/roleAssignments" % self.urls["graph_url"]
+        store = self.store
+        if not rest and request.method == "GET":
+            matches = self.filter("roleAssignments", list(store.role_assignments.values()), request.query.get("$filter"))
+            return json_response({"@odata.context": context, "value": [public(a) for a in matches]})
+        if not rest and request.method == "POST":
+            assignment = self.create_role_assignment(self.body(request))
+            return json_response(dict(public(assignment), **{"@odata.context": context + "/$entity"}), 201,
+                                 {"Location": "%s/v1.0/roleManagement/directory/roleAssignments/%s"
+                                              % (self.urls["graph_url"], assignment["id"])})
+        if len(rest) == 1:
+            found = store.role_assignments.get(rest[0])
+            if found is None:
+                raise _not_found(rest[0])
+            if request.method == "GET":
+                return json_response(dict(public(found), **{"@odata.context": context + "/$entity"}))
+            if request.method == "DELETE":
+                del store.role_assignments[found["id"]]
+                return Response(204)
+        raise GraphError(405, "Request_BadRequest", "Method not allowed.")
+
+    def create_role_assignment(self, body):
+        allowed = {"principalId", "roleDefinitionId", "directoryScopeId", "appScopeId"}
+        for prop in body:
+            if prop not in allowed and not prop.startswith("@odata."):
+                raise _bad("Property '%s' does not exist as a declared property or extension property." % prop)
+        if body.get("roleDefinitionId") not in DIRECTORY_ROLES:
+            raise _invalid("roleDefinitionId", "UnifiedRoleAssignment")
+        if not body.get("directoryScopeId") and not body.get("appScopeId"):
+            raise _bad("Either directoryScopeId or appScopeId must be specified.")
+        scope = body.get("directoryScopeId") or "/"
+        principal = body.get("principalId")
+        users = {u["id"] for u in self.store.users.values()}
+        if not isinstance(principal, str) or not GUID.match(principal):
+            raise _invalid("principalId", "UnifiedRoleAssignment")
+        if (principal not in self.store.service_principals and principal not in users) or \
+                not self.store.replicated(principal):
+            raise _not_found(principal)
+        for existing in self.store.role_assignments.values():
+            if (existing["principalId"], existing["roleDefinitionId"], existing["directoryScopeId"]) == (
+                    principal, body["roleDefinitionId"], scope):
+                raise _bad("A conflicting object with one or more of the specified property values is present in the "
+                           "directory.")
+        assignment = self.store.new_role_assignment(principal, body["roleDefinitionId"], scope)
+        self.store.mark_created(assignment["id"])
+        return assignment
 
     # -- delegated permission grants ---------------------------------------------------------------------
     def validate_grant_scope(self, resource_sp, scope):

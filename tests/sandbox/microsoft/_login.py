@@ -305,7 +305,7 @@ class LoginApp:
         client_sp = self.store.sp_by_app_id(app["appId"])
         if client_sp is None:
             raise LoginError(700016, client_id=app["appId"], tenant=self.store.tenant["id"])
-        roles = sorted(client_sp["_app_roles"].get(resource_sp["appId"], []))
+        roles = self.store.app_roles_of(client_sp, resource_sp["appId"])
         now = int(self.store.now())
         tid = self.store.tenant["id"]
         claims = {"aud": RESOURCE_IDS.get(resource_sp["appId"], resource_sp["appId"]),
@@ -316,8 +316,9 @@ class LoginApp:
                   "uti": secrets.token_urlsafe(16), "ver": "1.0"}
         if roles:
             claims["roles"] = roles
-        if client_sp["_directory_roles"]:
-            claims["wids"] = list(client_sp["_directory_roles"])
+        wids = self.store.directory_roles_of(client_sp["id"])
+        if wids:
+            claims["wids"] = wids
         lifetime = self.store.config["access_token_lifetime_seconds"]
         return self.token_response({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                                     "access_token": self.signer.sign(claims)})

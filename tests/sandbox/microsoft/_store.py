@@ -14,6 +14,16 @@ SMTP_SEND = "258f6531-6087-4cc4-bb90-092c5fb3ed3f"
 OFFLINE_ACCESS = "7427e0e9-2fba-42fe-b0c0-848c9e6a8182"
 MANAGE_AS_APP = "dc50a0fb-09a3-484d-be87-e023b12c6440"
 EXCHANGE_ADMINISTRATOR = "29232cdf-9323-42fd-ade2-1d097af3e4de"  # the directory role template id
+EXCHANGE_RECIPIENT_ADMINISTRATOR = "31392ffb-586c-42d1-9346-e59415a2cc4e"
+# Built-in directory roles by template id (the id roleAssignments take as roleDefinitionId for built-in roles).
+DIRECTORY_ROLES = {
+    EXCHANGE_ADMINISTRATOR: "Exchange Administrator",
+    EXCHANGE_RECIPIENT_ADMINISTRATOR: "Exchange Recipient Administrator",
+    "62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+    "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+    "158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+}
 
 GRAPH_SCOPES = {
     "SMTP.Send": SMTP_SEND,
@@ -31,12 +41,17 @@ GRAPH_ROLES = {
     "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     "DelegatedPermissionGrant.ReadWrite.All": "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
     "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
+    "AppRoleAssignment.ReadWrite.All": "06b708a9-e830-4db3-a914-8e69da51d44f",
+    "RoleManagement.ReadWrite.Directory": "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",
+    "RoleManagement.Read.Directory": "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
 }
 # Delegated versions of the automation permissions, for an administrator signed in through a device code.
 GRAPH_ADMIN_SCOPES = {
     "Application.ReadWrite.All": "bdfbf15f-ee85-4955-8675-146e8e5296b5",
     "DelegatedPermissionGrant.ReadWrite.All": "41ce6ca6-6826-4807-84f1-1c82854f7ee5",
     "Directory.Read.All": "06da0dbc-49e2-44d2-8312-53f166ab848a",
+    "AppRoleAssignment.ReadWrite.All": "84bccea3-f856-4a8a-967b-dbe0a3d53a64",
+    "RoleManagement.ReadWrite.Directory": "d01b97e9-cbc0-49fe-810a-750afd5527a3",
 }
 # Only what the sandbox needs; the ids of the Exchange scopes below are placeholders (not in the reference).
 EXCHANGE_SCOPES = {
@@ -48,8 +63,8 @@ EXCHANGE_SCOPES = {
 # administrator gave when first using them: what a device-code sign-in of the automation identity relies on.
 FIRST_PARTY_CLIENTS = {
     "14d82eec-204b-4c2f-b7e8-296a70dab67e": ("Microsoft Graph Command Line Tools", {
-        GRAPH_APP_ID: "Application.ReadWrite.All DelegatedPermissionGrant.ReadWrite.All User.Read openid profile "
-                      "offline_access"}),
+        GRAPH_APP_ID: "Application.ReadWrite.All DelegatedPermissionGrant.ReadWrite.All AppRoleAssignment.ReadWrite.All "
+                      "RoleManagement.ReadWrite.Directory User.Read openid profile offline_access"}),
     "fb78d390-0c51-40cd-8e17-fdbfab77341b": ("Microsoft Exchange REST API Based Powershell", {
         EXCHANGE_APP_ID: "Exchange.Manage", GRAPH_APP_ID: "offline_access openid profile"}),
 }
@@ -124,6 +139,8 @@ class Store:
             self.external_apps = {}
             self.service_principals = {}
             self.grants = {}
+            self.app_role_assignments = {}
+            self.role_assignments = {}
             self.deleted = {}
             self.users = {}
             self.mailboxes = {}
@@ -167,8 +184,8 @@ class Store:
             app["passwordCredentials"].append(password_credential(
                 info[key]["client_secret"], "seed", now, now + 365 * 86400))
             sp = self.new_service_principal(app["appId"])
-            sp["_app_roles"] = roles
-            sp["_directory_roles"] = directory_roles
+            self.set_app_roles(sp, roles)
+            self.set_directory_roles(sp, directory_roles)
         for key, name, mfa, admin in (("mailbox", "Notifications", False, False), ("admin_user", "Sandbox Admin", False, True),
                                       ("mfa_user", "MFA User", True, False)):
             upn = info[key]["upn"]
@@ -187,8 +204,7 @@ class Store:
                                           "adminConsentDisplayName": value, "adminConsentDescription": value}
                                          for value, sid in scopes.items()],
               "appRoles": [{"id": rid, "value": value, "allowedMemberTypes": ["Application"], "isEnabled": True,
-                            "displayName": value, "description": value} for value, rid in roles.items()],
-              "_app_roles": {}, "_directory_roles": []}
+                            "displayName": value, "description": value} for value, rid in roles.items()]}
         self.service_principals[sp["id"]] = sp
         return sp
 
@@ -214,7 +230,7 @@ class Store:
         sp = {"id": str(uuid.uuid4()), "appId": app_id, "displayName": app["displayName"] if app else None,
               "appDisplayName": app["displayName"] if app else None, "servicePrincipalType": "Application",
               "accountEnabled": True, "appOwnerOrganizationId": self.tenant["id"], "servicePrincipalNames": [app_id],
-              "oauth2PermissionScopes": [], "appRoles": [], "tags": [], "_app_roles": {}, "_directory_roles": []}
+              "oauth2PermissionScopes": [], "appRoles": [], "tags": []}
         merge(sp, extra or {})
         self.service_principals[sp["id"]] = sp
         return sp
@@ -234,6 +250,59 @@ class Store:
             if sp["appId"].lower() == (app_id or "").lower():
                 return sp
         return None
+
+    # -- app role and directory role assignments --------------------------------------------------------
+    def new_app_role_assignment(self, principal, resource, app_role_id):
+        """An appRoleAssignment as Graph stores it: the principal holds an app role of the resource."""
+        assignment = {"id": secrets.token_urlsafe(32), "appRoleId": app_role_id, "createdDateTime": iso(self.now()),
+                      "deletedDateTime": None, "principalDisplayName": principal.get("displayName"),
+                      "principalId": principal["id"], "principalType": "ServicePrincipal",
+                      "resourceDisplayName": resource.get("displayName"), "resourceId": resource["id"]}
+        self.app_role_assignments[assignment["id"]] = assignment
+        return assignment
+
+    def new_role_assignment(self, principal_id, role_definition_id, directory_scope_id="/"):
+        assignment = {"id": secrets.token_urlsafe(32), "principalId": principal_id,
+                      "roleDefinitionId": role_definition_id, "directoryScopeId": directory_scope_id}
+        self.role_assignments[assignment["id"]] = assignment
+        return assignment
+
+    def app_roles_of(self, sp, resource_app_id):
+        """The values of the app roles ``sp`` holds on the resource with ``resource_app_id`` (the token's roles)."""
+        resource = self.sp_by_app_id(resource_app_id)
+        if resource is None:
+            return []
+        names = {role["id"]: role["value"] for role in resource.get("appRoles", [])}
+        return sorted({names[a["appRoleId"]] for a in self.app_role_assignments.values()
+                       if a["principalId"] == sp["id"] and a["resourceId"] == resource["id"] and a["appRoleId"] in names})
+
+    def directory_roles_of(self, principal_id):
+        """Template ids of the built-in directory roles assigned to a principal tenant-wide (the token's wids)."""
+        return sorted({a["roleDefinitionId"] for a in self.role_assignments.values()
+                       if a["principalId"] == principal_id and a["directoryScopeId"] == "/"})
+
+    def set_app_roles(self, sp, roles):
+        """Replace the app role assignments of ``sp``: {resource appId: [role value, ...]} (seed and control)."""
+        for key in [k for k, a in self.app_role_assignments.items() if a["principalId"] == sp["id"]]:
+            del self.app_role_assignments[key]
+        for resource_app_id, values in roles.items():
+            resource = self.sp_by_app_id(resource_app_id)
+            ids = {role["value"]: role["id"] for role in resource.get("appRoles", [])}
+            for value in values:
+                self.new_app_role_assignment(sp, resource, ids[value])
+
+    def set_directory_roles(self, sp, role_definition_ids):
+        for key in [k for k, a in self.role_assignments.items() if a["principalId"] == sp["id"]]:
+            del self.role_assignments[key]
+        for role_id in role_definition_ids:
+            self.new_role_assignment(sp["id"], role_id)
+
+    def forget_principal(self, object_id):
+        """Assignments go with a deleted service principal (as principal or as resource)."""
+        for key in [k for k, a in self.app_role_assignments.items() if object_id in (a["principalId"], a["resourceId"])]:
+            del self.app_role_assignments[key]
+        for key in [k for k, a in self.role_assignments.items() if a["principalId"] == object_id]:
+            del self.role_assignments[key]
 
     def user(self, upn):
         return self.users.get((upn or "").lower())
