@@ -37,7 +37,7 @@ MAIL_CREDENTIAL = "mailoauth mail app"
 
 def awx_for(box, workdir, slices):
     env = base_env(workdir, box.ca_file)
-    created = configure(workdir, env, "-e", "awx_fleet_slice_count=%d" % slices, "-e", "awx_sfos_credential=")
+    created = configure(workdir, env, "-e", "awx_fleet_slice_count=%d" % slices, "-e", "awx_firewall_credential=")
     ms, smtp = box.services["microsoft"], box.services["smtp"]
     inventory = {
         "vars": {"mailoauth_authority_host": ms["login_url"], "mailoauth_graph_endpoint": ms["graph_url"],

@@ -16,6 +16,7 @@ from ansible_collections.mailoauth.sophos.plugins.plugin_utils._action_module im
 
 
 class ActionModule(ActionModuleBase):
+    settings_option = "settings"
     option_variables = dict(CONNECTION_VARIABLES, **{"oauth." + key: (var,) for key, var in OAUTH_VARIABLES.items()})
 
     def argument_spec(self):

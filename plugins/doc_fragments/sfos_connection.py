@@ -22,8 +22,8 @@ attributes:
 options:
   host:
     description:
-      - Address (FQDN, IPv4 or IPv6) of the firewall's admin interface, the name or address alone, without spaces,
-        scheme, port, path or user information (those are refused before connecting; the port goes in O(port)).
+      - Address (FQDN, IPv4 or IPv6) of the firewall's admin interface (the name or address alone, without spaces,
+        scheme, port, path or user information, which are refused before connecting; the port goes in O(port)).
       - If not set, the host variable C(sfos_host) is used, then C(ansible_host), then the inventory hostname, so a
         fleet inventory needs no per-task arguments.
     type: str

@@ -147,6 +147,14 @@ options:
       username:
         description: Element holding the SMTP username (table value C(Username)).
         type: str
+  settings:
+    description:
+      - The other options as one dictionary, for example C("{{ my_notification_settings }}"); an option given
+        directly as well takes the direct value.
+      - The role C(mailoauth.sophos.firewall_notification) passes its variables this way, as one template per host
+        (ansible-core compiles each template again for every host) without templating the whole of C(args).
+    type: dict
+    version_added: 0.1.0
 notes:
   - The OAuth 2.0 element names are not in Sophos's public API documentation; the built-in table is this collection's
     best knowledge. Check them once with M(mailoauth.sophos.sfos_notification_info) against a firewall you set up by

@@ -13,7 +13,8 @@ DOCUMENTATION describes, and every no_log value (suboptions included) is masked 
 
 As for a module, the options arrive as plain dicts, lists and scalars (without ansible-core's data tags). An option
 set to null counts as not given, like one left out with ``omit``, so a role can pass its unset variables straight
-through. ``option_variables`` names host variables that fill options the task leaves unset.
+through. ``option_variables`` names host variables that fill options the task leaves unset. ``settings_option``
+names an option that holds other options as one dictionary.
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ import abc
 import traceback
 from collections.abc import Mapping
 
-from ansible.errors import AnsibleTemplateError
+from ansible.errors import AnsibleError, AnsibleTemplateError
 from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+
+try:  # ansible-core 2.19 on: vaulted values, and where a value came from (no public name for that)
+    from ansible._internal._datatag._tags import Origin
+    from ansible.parsing.vault import EncryptedString
+except ImportError:  # before 2.19: the file and line are the value's ansible_pos
+    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode as EncryptedString
+    Origin = None
 
 display = Display()
 
@@ -87,6 +95,24 @@ def render_variable(templar, variable, option, value, secret):
             "password holding {{ or {%% for example), mark it !unsafe in the vars file (%s: !unsafe '...') or "
             "encrypt it with ansible-vault: neither is templated" % (
                 variable, option, "" if secret else " (%s)" % str(exc).split("\n", 1)[0], variable)) from None
+
+
+def decrypt_variable(variable, value):
+    """Decrypt a vaulted host variable now (any comparison would), naming the variable and its file on failure."""
+    try:
+        str(value)  # decrypts, raising the vault's own error, which templating would wrap
+    except AnsibleError as exc:
+        if Origin:
+            origin = Origin.get_tag(value)
+            origin = origin if origin is not Origin.UNKNOWN else None
+        else:
+            origin = "%s:%s:%s" % value.ansible_pos if getattr(value, "ansible_pos", None) else None
+        where = " (%s)" % origin if origin else ""
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(".")
+        raise _VariableError(
+            "The variable %s%s cannot be decrypted: %s. Replace its value with the output of `ansible-vault "
+            "encrypt_string --name %s` made with the vault password this run is given, or remove it."
+            % (variable, where, reason, variable)) from None
 
 
 class _ModuleExit(Exception):
@@ -165,6 +191,10 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
     # {option: (variable, ...)}: an option the task leaves unset (or empty) takes the first of these variables that is
     # set. "parent.option" names a suboption; it is filled only when the task gives the parent option.
     option_variables = {}
+    # An option holding the other options as one dictionary, merged in before validation (options given directly
+    # win): a role passes all its variables as one templated value, one template compile per host instead of one per
+    # option, without templating the whole of ``args`` (which ansible-core warns about).
+    settings_option = None
 
     @abc.abstractmethod
     def argument_spec(self):
@@ -187,12 +217,26 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
                 if unset(target.get(name)):
                     for variable in variables:
                         value = task_vars.get(variable)
+                        if isinstance(value, EncryptedString):
+                            decrypt_variable(variable, value)
                         if not unset(value):
                             # An option the spec does not list counts as a secret.
                             secret = option_spec.get(name, {"no_log": True}).get("no_log")
                             target[name] = native(render_variable(self._templar, variable, option, value, secret))
                             break
         return args
+
+    def _task_options(self):
+        args = native(self._task.args)
+        if self.settings_option not in args:
+            return args
+        settings = args.pop(self.settings_option)
+        if settings is None:
+            return args
+        if not isinstance(settings, dict):
+            raise _ModuleExit({"failed": True, "msg": "Option %s must be a dictionary of %s's options, not %s" % (
+                self.settings_option, self._task.action, type(settings).__name__)})
+        return dict(settings, **{name: value for name, value in args.items() if value is not None})
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -201,7 +245,7 @@ class ActionModuleBase(ActionBase, metaclass=abc.ABCMeta):
         module = None
         try:
             spec, kwargs = self.argument_spec()
-            args = self._variable_defaults(given(native(self._task.args), spec), task_vars, spec)
+            args = self._variable_defaults(given(self._task_options(), spec), task_vars, spec)
             module = AnsibleActionModule(
                 self._task.action, args, spec, check_mode=self._play_context.check_mode,
                 diff=self._play_context.diff, no_log=self._play_context.no_log,

@@ -70,7 +70,9 @@ def configure(workdir, env, *extra_args):
     with open(record, encoding="utf-8") as handle:
         for line in handle:
             entry = json.loads(line)
-            created.setdefault(entry["resource"], {})[entry["params"]["name"]] = entry["params"]
+            # A second call for the same object (credentials attached afterwards) updates what it sets.
+            known = created.setdefault(entry["resource"], {}).setdefault(entry["params"]["name"], {})
+            known.update({key: value for key, value in entry["params"].items() if value is not None})
     return created
 
 

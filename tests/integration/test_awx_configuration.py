@@ -31,7 +31,9 @@ def configure(tmp_path, *extra):
     created = {}
     for line in record.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
-        created.setdefault(entry["resource"], {})[entry["params"]["name"]] = entry["params"]
+        # A second call for the same object (credentials attached afterwards) updates what it sets.
+        known = created.setdefault(entry["resource"], {}).setdefault(entry["params"]["name"], {})
+        known.update({key: value for key, value in entry["params"].items() if value is not None})
     return created
 
 
@@ -50,11 +52,12 @@ def test_every_job_template_keeps_the_ledger_in_the_fact_cache_and_runs_a_playbo
         assert template["inventory"] == "Firewalls"
 
 
-def test_only_push_is_sliced_and_it_holds_no_tenant_credential(created):
+def test_only_push_is_sliced_and_the_tenant_jobs_store_what_push_gets(created):
     templates = created["job_template"]
     assert {name: t["job_slice_count"] for name, t in templates.items() if t["job_slice_count"] != 1} == {
         "mailoauth.sophos push": 4}
-    assert templates["mailoauth.sophos push"]["credentials"] == ["mailoauth mail app", "mailoauth firewall API user"]
+    assert templates["mailoauth.sophos push"]["credentials"] == [
+        "mailoauth automation app", "mailoauth mail app", "mailoauth firewall API user"]
     assert templates["mailoauth.sophos retire"]["credentials"] == ["mailoauth automation app", "mailoauth mail app"]
     for name in ("tenant", "tenant rotate"):
         template = templates["mailoauth.sophos " + name]
@@ -66,9 +69,9 @@ def test_only_push_is_sliced_and_it_holds_no_tenant_credential(created):
 
 
 def test_slice_count_and_an_empty_sfos_credential_come_from_variables(tmp_path):
-    templates = configure(tmp_path, "-e", "awx_fleet_slice_count=8", "-e", "awx_sfos_credential=")["job_template"]
+    templates = configure(tmp_path, "-e", "awx_fleet_slice_count=8", "-e", "awx_firewall_credential=")["job_template"]
     assert templates["mailoauth.sophos push"]["job_slice_count"] == 8
-    assert templates["mailoauth.sophos push"]["credentials"] == ["mailoauth mail app"]
+    assert templates["mailoauth.sophos push"]["credentials"] == ["mailoauth automation app", "mailoauth mail app"]
 
 
 @pytest.mark.parametrize("workflow, tenant_template", [("rollout", "tenant"), ("rotation", "tenant rotate")])

@@ -36,7 +36,7 @@ def fleet(tmp_path_factory):
     try:
         env = base_env(workdir, box.ca_file)
         # Each emulated firewall has its own API password, so they are host variables, not an SFOS credential.
-        created = configure(workdir, env, "-e", "awx_fleet_slice_count=%d" % SLICES, "-e", "awx_sfos_credential=")
+        created = configure(workdir, env, "-e", "awx_fleet_slice_count=%d" % SLICES, "-e", "awx_firewall_credential=")
         ms, smtp = box.services["microsoft"], box.services["smtp"]
         firewalls = box.services["sfos"]["firewalls"]
         inventory = {

@@ -101,6 +101,7 @@ def test_setup_configures_tenant_and_every_firewall(fleet, play):
     run = play("setup.yml")
     assert run.rc == 0, run
     assert sorted(run.recap) == ["fw%02d" % i for i in range(1, FIREWALLS + 1)]
+    assert "Using a template for task args" not in run.output
 
     state = tenant(box)
     app = our_app(state)

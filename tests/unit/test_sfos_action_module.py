@@ -123,3 +123,70 @@ def test_a_variable_that_does_not_render_is_named_without_its_value():
     assert "Variable sfos_password (for option password) does not render" in message
     assert "!unsafe" in message and "ansible-vault" in message
     assert "s3cret" not in message and "'x'" not in message
+
+
+def task_options(args):
+    plugin = SimpleNamespace(settings_option=ActionModule.settings_option, _task=SimpleNamespace(
+        args=args, action="mailoauth.sophos.sfos_notification"))
+    return ActionModule._task_options(plugin)  # pylint: disable=protected-access
+
+
+def test_settings_hold_the_options_and_direct_options_win():
+    """The firewall_notification role passes everything as one templated settings dict (no args template warning)."""
+    args = task_options({"settings": {"mail_port": 25, "recipients": ["a@b.c"], "oauth": {"client_id": "cid"}},
+                         "mail_port": 587, "recipients": None, "host": "fw01"})
+    assert args == {"mail_port": 587, "recipients": ["a@b.c"], "oauth": {"client_id": "cid"}, "host": "fw01"}
+    assert task_options({"settings": None, "mail_port": 587}) == {"mail_port": 587}
+
+
+def test_settings_that_are_no_dictionary_fail_naming_the_option():
+    with pytest.raises(_ModuleExit) as done:
+        task_options({"settings": ["mail_port", 25]})
+    assert done.value.result["failed"] is True
+    assert done.value.result["msg"] == (
+        "Option settings must be a dictionary of mailoauth.sophos.sfos_notification's options, not list")
+
+
+def vaulted(ciphertext, origin=None):
+    """A vaulted variable as the inventory loader hands it over, with the file and line it came from."""
+    try:
+        from ansible._internal._datatag._tags import Origin  # pylint: disable=import-outside-toplevel
+        from ansible.parsing.vault import EncryptedString  # pylint: disable=import-outside-toplevel
+    except ImportError:  # before 2.19
+        pytest.skip("ansible-core before 2.19 has no EncryptedString")
+    value = EncryptedString(ciphertext=ciphertext)
+    return Origin(path=origin[0], line_num=origin[1], col_num=origin[2]).tag(value) if origin else value
+
+
+@pytest.fixture
+def vault_password(monkeypatch):
+    """The vault password of the run, as ansible-playbook --vault-password-file makes it known (2.19 on)."""
+    from ansible.parsing import vault  # pylint: disable=import-outside-toplevel
+    if hasattr(vault, "VaultSecretsContext"):
+        monkeypatch.setattr(vault.VaultSecretsContext, "_current",
+                            vault.VaultSecretsContext([("default", vault.VaultSecret(b"pw"))]))
+    return b"pw"
+
+
+@pytest.mark.parametrize("password, reason", [
+    (None, "Vault format unhexlify error: Non-hexadecimal digit found"),
+    (b"another password", "Decryption failed (no vault secrets were found that could decrypt)"),
+], ids=["placeholder-not-a-vault-payload", "encrypted-with-another-password"])
+def test_a_variable_that_cannot_be_decrypted_names_itself_and_its_file(vault_password, password, reason):
+    from ansible.parsing.vault import VaultLib, VaultSecret  # pylint: disable=import-outside-toplevel
+    ciphertext = ("$ANSIBLE_VAULT;1.1;AES256\nREPLACE-WITH-ansible-vault-encrypt_string-OUTPUT\n" if password is None
+                  else VaultLib([("default", VaultSecret(password))]).encrypt("fw-password-1").decode("ascii"))
+    value = vaulted(ciphertext, ("/inv/host_vars/fw01/sfos.vault.yml", 2, 16))
+    with pytest.raises(_VariableError) as info:
+        fill({}, {"inventory_hostname": "fw01", "sfos_password": value})
+    assert str(info.value) == (
+        "The variable sfos_password (/inv/host_vars/fw01/sfos.vault.yml:2:16) cannot be decrypted: %s. Replace its "
+        "value with the output of `ansible-vault encrypt_string --name sfos_password` made with the vault password "
+        "this run is given, or remove it." % reason)
+
+
+def test_a_vaulted_variable_is_decrypted(vault_password):
+    from ansible.parsing.vault import VaultLib, VaultSecret  # pylint: disable=import-outside-toplevel
+    value = vaulted(VaultLib([("default", VaultSecret(vault_password))]).encrypt("fw-password-1").decode("ascii"))
+    args = fill({}, {"inventory_hostname": "fw01", "sfos_password": value})
+    assert args["password"] == "fw-password-1" and args["password"].__class__ is str
