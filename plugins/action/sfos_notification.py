@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
-    NOTIFICATION_ARGSPEC, OAUTH_VARIABLES, check_options, ensure_notification)
+    NOTIFICATION_ARGSPEC, OAUTH_VARIABLES, check_options, ensure_notification, refuse_stand_ins)
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import (
     CONNECTION_ARGSPEC, CONNECTION_VARIABLES, client_for_module)
@@ -23,7 +23,12 @@ class ActionModule(ActionModuleBase):
         return dict(CONNECTION_ARGSPEC, **NOTIFICATION_ARGSPEC), {}
 
     def run_module(self, module, task_vars):
-        client = client_for_module(module, check_options)
+        def check(params):
+            check_options(params)
+            if not module.check_mode:
+                refuse_stand_ins(params)
+
+        client = client_for_module(module, check)
         try:
             plan = ensure_notification(client, module.params, module.check_mode)
         except SfosError as exc:

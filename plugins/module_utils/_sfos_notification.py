@@ -79,6 +79,10 @@ NOTIFICATION_ARGSPEC = {
         "username": {"type": "str"},
     }},
     "update_secrets": {"type": "str", "default": "on_create", "choices": ["on_create", "always"], "no_log": False},
+    "authentication": {"type": "str", "choices": ["oauth", "password", "none"]},
+    "smtp_username": {"type": "str"},
+    "smtp_password": {"type": "str", "no_log": True},
+    "notification_server": {"type": "str", "choices": ["external", "firewall"]},
     "oauth_element_names": {"type": "dict", "options": {
         "auth": {"type": "str"},
         "provider": {"type": "str"},
@@ -89,6 +93,10 @@ NOTIFICATION_ARGSPEC = {
     }},
 }
 EXTERNAL_MAIL_SERVER = "1"
+NOTIFICATION_SERVERS = {"external": EXTERNAL_MAIL_SERVER, "firewall": "0"}
+# Without OAuth support (names None) authentication and its username still have the documented elements.
+PLAIN_AUTH_NAMES = {"auth": "AuthenticationRequired", "username": "Username"}
+PASSWORD_TAG = "Password"
 
 
 class Plan:
@@ -161,12 +169,43 @@ def check_options(params):
         if wrong:
             refuse("Option recipients holds %s, which is not an e-mail address" % ", ".join(map(repr, wrong)),
                    "give each recipient as one address like soc@example.com")
+    authentication = params.get("authentication")
+    if authentication and authentication != "oauth" and params.get("oauth") is not None:
+        refuse("Option oauth is given with authentication=%s" % authentication,
+               "leave out oauth to switch the firewall to authentication=%s, or set authentication=oauth"
+               % authentication)
+    if authentication == "oauth" and params.get("oauth") is None:
+        refuse("Option authentication=oauth needs the oauth option",
+               "give oauth (an empty dictionary takes its values from the mailoauth_* variables)")
+    if authentication == "password" and not params.get("smtp_username"):
+        refuse("Option authentication=password needs smtp_username",
+               "give the mail server's login as smtp_username and its password as smtp_password")
+    if authentication != "password" and (params.get("smtp_username") or params.get("smtp_password")):
+        refuse("Options smtp_username and smtp_password are only used with authentication=password",
+               "set authentication=password, or leave smtp_username and smtp_password out")
     oauth = params.get("oauth") or {}
     addresses = [("sender_address", params.get("sender_address")), ("oauth.username", oauth.get("username"))]
     for option, value in addresses:
         if value and not ADDRESS.match(value):
             refuse("Option %s %r is not an e-mail address" % (option, value),
                    "give the sending mailbox's address, e.g. notifications@example.com")
+
+
+# What the tenant roles set in check mode for values a real run creates first ("(client ID of the app to be
+# created)"): shown in the preview, never written. No client ID, secret, token or address is in parentheses.
+STAND_IN = re.compile(r"^\(.*\)$")
+
+
+def refuse_stand_ins(params):
+    """Outside check mode, refuse the check-mode stand-ins (raises SfosError naming the option)."""
+    oauth = params.get("oauth") or {}
+    for key in OAUTH_PLAIN + OAUTH_SECRETS:
+        value = oauth.get(key)
+        if isinstance(value, str) and STAND_IN.match(value):
+            raise SfosError("Option oauth.%s holds a check-mode stand-in%s, not a value" % (
+                key, "" if key in OAUTH_SECRETS else " (%s)" % value), code="invalid-option",
+                hint="run without --check so the tenant roles create the real value, or give it in %s" % (
+                    OAUTH_VARIABLES.get(key, "oauth." + key)))
 
 
 def plan_notification(params, current, api_version, host):
@@ -205,11 +244,16 @@ def plan_notification(params, current, api_version, host):
             _check_text(option, value)
             if fields.get(tag, "") != value:
                 updates[tag] = value
-    if (oauth or params.get("mail_server")) and fields.get("NotificationServer") != EXTERNAL_MAIL_SERVER:
-        updates["NotificationServer"] = EXTERNAL_MAIL_SERVER
+    server = NOTIFICATION_SERVERS.get(params.get("notification_server"))
+    if server is None and (oauth is not None or params.get("mail_server")):
+        server = EXTERNAL_MAIL_SERVER
+    if server is not None and fields.get("NotificationServer") != server:
+        updates["NotificationServer"] = server
 
     secrets_sent = False
-    if oauth:
+    if params.get("authentication") in ("password", "none"):
+        secrets_sent = plan_without_oauth(params, fields, names, updates)
+    if oauth is not None:
         plain = {"auth": OAUTH_AUTH_VALUE}
         plain.update({key: oauth[key] for key in OAUTH_PLAIN if oauth.get(key) is not None})
         for key in ("client_id", "username"):
@@ -239,9 +283,43 @@ def plan_notification(params, current, api_version, host):
     before = current_settings(fields, names)
     after_fields = dict(fields, **updates)
     after = current_settings(after_fields, names)
-    if secrets_sent:
+    if secrets_sent and oauth is not None:
         after.update({"oauth_" + key: CHANGED for key in OAUTH_SECRETS if oauth.get(key)})
+    elif secrets_sent:
+        after["smtp_password"] = CHANGED
     return Plan(updates, secrets_sent, before, after)
+
+
+def plan_without_oauth(params, fields, names, updates):
+    """Authentication by password or none: the OAuth block is emptied, ``updates`` completed in place.
+
+    Returns whether the SMTP password is sent. It reads back empty and the firewall replaces the whole entity, so
+    once anything is written it must be sent along (or it would be written empty).
+    """
+    password_auth = params["authentication"] == "password"
+    auth_names = names or PLAIN_AUTH_NAMES
+    wanted = {auth_names["auth"]: "Enable" if password_auth else "Disable",
+              auth_names["username"]: params.get("smtp_username") or "" if password_auth else ""}
+    if names:
+        wanted.update({names[key]: "" for key in ("provider", "client_id") + OAUTH_SECRETS})
+    for tag, value in wanted.items():
+        _check_text(tag, value)
+        if fields.get(tag, "") != value:
+            updates[tag] = value
+    if not password_auth:
+        return False
+    password = params.get("smtp_password")
+    if password:
+        _check_text("smtp_password", password)
+    if updates or (password and params.get("update_secrets") == "always"):
+        if not password:
+            raise SfosError("The firewall's mail settings change, and the SMTP password has to be sent with them, but "
+                            "smtp_password is empty", code="missing-option",
+                            hint="give the mail server's password as smtp_password (it reads back empty, so it is "
+                                 "sent with every change)")
+        updates[PASSWORD_TAG] = password
+        return True
+    return False
 
 
 def ensure_notification(client, params, check_mode=False):

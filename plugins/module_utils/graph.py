@@ -270,6 +270,10 @@ class GraphClient:
                             retry_not_found=wait_for_replication,
                             policy=self.replication_policy if wait_for_replication else None)
 
+    def delete_service_principal(self, object_id):
+        self.request("DELETE", "/servicePrincipals/%s" % _key(object_id), "deleting the service principal",
+                     permission=APPLICATIONS_PERMISSION, retry_not_found=True)
+
     def graph_service_principal(self):
         found = self.get_service_principal(GRAPH_APP_ID)
         if found is None:

@@ -68,7 +68,10 @@ options:
     default: [SMTP.Send, offline_access]
   state:
     description:
-      - V(absent) deletes the application (Entra keeps it in the deleted items for 30 days).
+      - V(absent) deletes the application's service principal in this tenant (and with it the admin consent grants
+        made to it), then the application with its client secrets. Entra keeps the application in the deleted items
+        for 30 days, where an administrator can restore it (without its service principal and grants).
+      - The diff then lists the client ID, whether a service principal existed and the key ids of the secrets.
     type: str
     default: present
     choices: [present, absent]
@@ -79,6 +82,8 @@ attributes:
     support: full
 notes:
   - The signed-in identity needs the Graph application permission C(Application.ReadWrite.All).
+  - Before removing an application that firewalls use, switch them to another mail setting first;
+    C(playbooks/remove.yml) does both in that order and refuses while a firewall still holds the client ID.
 """
 
 EXAMPLES = r"""
@@ -252,10 +257,17 @@ def main():
         app = graph.get_application(unique_name=params["unique_name"], app_id=params["app_id"])
         current = application_view(app)
         if params["state"] == "absent":
+            sp = graph.get_service_principal(app["appId"]) if app else None
             if app:
                 result["changed"] = True
                 if not module.check_mode:
+                    # The service principal first: the consent grants go with it, and nothing is left behind
+                    # that names a deleted application.
+                    if sp:
+                        graph.delete_service_principal(sp["id"])
                     graph.delete_application(app["id"])
+                current = dict(current, client_id=app.get("appId", ""), service_principal=sp is not None,
+                               client_secrets=[cred.get("keyId") for cred in app.get("passwordCredentials") or []])
             result["diff"] = {"before": current, "after": {}}
         else:
             if app is None and params["app_id"]:

@@ -113,6 +113,34 @@ options:
           - The sending mailbox (its user principal name), the SMTP login of the firewall.
           - If not set, the variable C(mailoauth_mailbox) is used. One of the two is required.
         type: str
+  authentication:
+    description:
+      - How the firewall logs in to the mail server.
+      - V(oauth) is O(oauth) (the default whenever O(oauth) is given).
+      - V(password) logs in as O(smtp_username) with O(smtp_password), V(none) does not log in (a relay that trusts
+        the firewall). Both empty the OAuth 2.0 block (provider, client ID, client secret, refresh token), as
+        C(playbooks/remove.yml) does.
+      - If not set and O(oauth) is not given, the firewall's authentication is kept.
+    type: str
+    choices: [oauth, password, none]
+  smtp_username:
+    description:
+      - The mail server login for O(authentication=password).
+    type: str
+  smtp_password:
+    description:
+      - The mail server password for O(authentication=password).
+      - It reads back empty, so it is sent whenever anything changes (the firewall replaces the whole entity), and on
+        every run with O(update_secrets=always); it is required then.
+    type: str
+  notification_server:
+    description:
+      - V(external) sends through O(mail_server); V(firewall) through the firewall's built-in mail server (the
+        factory setting).
+      - If not set, V(external) is selected when O(mail_server) or O(oauth) is given, else the firewall's choice is
+        kept.
+    type: str
+    choices: [external, firewall]
   update_secrets:
     description:
       - When to send O(oauth.client_secret) and O(oauth.refresh_token).
@@ -200,6 +228,20 @@ EXAMPLES = r"""
       username: firewall-alerts@contoso.com
     update_secrets: always
 
+- name: Back to a plain SMTP relay with a login; the OAuth 2.0 block is emptied
+  mailoauth.sophos.sfos_notification:
+    mail_server: relay.contoso.com
+    mail_port: 25
+    connection_security: STARTTLS
+    authentication: password
+    smtp_username: firewall-relay
+    smtp_password: "{{ vault_relay_password }}"
+
+- name: Back to the firewall's built-in mail server, without any login
+  mailoauth.sophos.sfos_notification:
+    notification_server: firewall
+    authentication: none
+
 - name: Connection options for a whole play, from Vault, through the action group
   module_defaults:
     group/mailoauth.sophos.sfos:
@@ -224,7 +266,7 @@ api_version:
   type: str
   sample: "2200.1"
 secrets_sent:
-  description: Whether the client secret and refresh token were (or would be) sent.
+  description: Whether the client secret and refresh token (or, with O(authentication=password), the SMTP password) were (or would be) sent.
   returned: success
   type: bool
   sample: true

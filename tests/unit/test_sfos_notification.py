@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_notification import (
-    NOTIFICATION_ARGSPEC, plan_notification)
+    NOTIFICATION_ARGSPEC, check_options, plan_notification, refuse_stand_ins)
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import SfosError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import (
     FIRMWARE_PROFILES, oauth_element_names, oauth_supported)
@@ -192,3 +192,80 @@ def test_a_firewall_without_a_notification_entity_gets_a_complete_one():
     assert result.updates["ClientSecret"] == SECRET
     assert result.updates["MailServer"] == "smtp.office365.com"
     assert result.before["oauth_client_id"] == ""
+
+
+RELAY = {"oauth": None, "authentication": "password", "smtp_username": "relay-user", "smtp_password": "relay-pw-1",
+         "mail_server": "relay.contoso.com", "mail_port": 25, "connection_security": "None",
+         "sender_address": None, "recipients": None}
+
+
+def test_switching_to_a_password_relay_empties_the_oauth_block_and_sends_the_password():
+    result = plan(params(**RELAY))
+    assert result.updates == {
+        "MailServer": "relay.contoso.com", "Port": "25", "ConnectionSecurity": "None", "Username": "relay-user",
+        "Oauth2Provider": "", "ClientID": "", "ClientSecret": "", "RefreshToken": "", "Password": "relay-pw-1"}
+    assert result.secrets_sent
+    assert result.after["smtp_password"] == "<changed>" and "relay-pw-1" not in repr(result.after)
+    assert (result.before["oauth_client_secret"], result.after["oauth_client_secret"]) == ("<hidden>", "")
+
+
+def test_a_password_relay_already_in_place_is_left_alone():
+    relayed = dict(CONFIGURED, MailServer="relay.contoso.com", Port="25", ConnectionSecurity="None",
+                   Username="relay-user", Oauth2Provider="", ClientID="", ClientSecret="", RefreshToken="")
+    result = plan(params(**RELAY), current=relayed)
+    assert not result.changed and not result.secrets_sent
+
+
+def test_any_change_under_password_auth_needs_the_password_it_would_otherwise_clear():
+    relayed = dict(CONFIGURED, MailServer="relay.contoso.com", Port="25", ConnectionSecurity="None",
+                   Username="relay-user", Oauth2Provider="", ClientID="", ClientSecret="", RefreshToken="")
+    changed_port = dict(RELAY)
+    changed_port.update(mail_port=2525, smtp_password=None)
+    with pytest.raises(SfosError) as error:
+        plan(params(**changed_port), current=relayed)
+    assert error.value.code == "missing-option" and "smtp_password" in str(error.value)
+
+
+@pytest.mark.parametrize("server, element", [("firewall", "0"), ("external", "1")], ids=["built-in", "external"])
+def test_no_authentication_and_the_choice_of_mail_server(server, element):
+    result = plan(params(oauth=None, authentication="none", notification_server=server, sender_address=None,
+                         recipients=None))
+    assert result.updates["AuthenticationRequired"] == "Disable"
+    assert result.updates["Username"] == "" and result.updates["ClientID"] == ""
+    assert result.updates.get("NotificationServer", "1") == element
+    assert "Password" not in result.updates and not result.secrets_sent
+
+
+def test_without_oauth_support_only_the_documented_elements_change():
+    old = [(tag, value) for tag, value in FRESH if tag not in ("Oauth2Provider", "ClientID", "ClientSecret",
+                                                               "RefreshToken")]
+    result = plan(params(**RELAY), current=old, api_version="2000.1")
+    assert set(result.updates) == {"MailServer", "NotificationServer", "AuthenticationRequired", "Username",
+                                   "Password"}
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"authentication": "password"}, "needs smtp_username"),
+    ({"authentication": "none", "oauth": {"client_id": "x"}}, "oauth is given with authentication=none"),
+    ({"authentication": "oauth", "oauth": None}, "needs the oauth option"),
+    ({"smtp_username": "relay-user"}, "only used with authentication=password"),
+], ids=["password-without-username", "oauth-with-none", "oauth-without-oauth", "username-without-password-auth"])
+def test_inconsistent_authentication_options_are_refused(values, message):
+    with pytest.raises(SfosError) as error:
+        check_options(dict(params(oauth=None), **values))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("client_id", "(client ID of the app to be created)"),
+    ("client_secret", "(client secret to be created)"),
+    ("refresh_token", "(refresh token from the sign-in)"),
+], ids=["client-id", "client-secret", "refresh-token"])
+def test_check_mode_stand_ins_are_refused_for_a_real_write(key, value):
+    values = params()
+    values["oauth"][key] = value
+    with pytest.raises(SfosError) as error:
+        refuse_stand_ins(values)
+    assert "oauth.%s holds a check-mode stand-in" % key in str(error.value)
+    assert error.value.code == "invalid-option"
+    refuse_stand_ins(params())  # real values pass
