@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 .PRECIOUS: .venv-core-%/.installed
 
 .PHONY: all venv collection demo test sanity sanity-tree lint ee-context units integration bench bench-latency \
-	bench-scale sandbox-start sandbox-stop clean test-matrix
+	bench-scale bench-sliced sandbox-start sandbox-stop clean test-matrix
 
 all: test
 
@@ -130,6 +130,10 @@ bench-latency: collection
 bench-scale: collection
 	$(BIN)/python bench/fleet.py --firewalls 500 1000 2000 5000 --forks 10 --phases floor configure again floor_end \
 		--json bench/results/fleet-scale.json
+
+# The AWX workflows at 1,000 firewalls, push in 1 and in 4 slices (bench/README.md): figures only, minutes.
+bench-sliced: collection
+	$(BIN)/python bench/sliced.py --firewalls 1000 --slices 1 4 --json bench/results/sliced.json
 
 sandbox-start: collection
 	$(BIN)/python -m tests.sandbox start

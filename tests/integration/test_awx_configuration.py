@@ -1,0 +1,125 @@
+"""extensions/awx/configure_awx.yml run against a stand-in for awx.awx (tests/integration/awx_mock).
+
+The stand-in validates each module's options as awx.awx documents them and records what it was given; the tests read
+that record: which templates exist, what each runs and with which credentials, how the workflow's nodes are linked,
+and what the schedules say. That the workflow works is test_awx_workflow.py's part.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.integration.conftest import BIN, COLLECTIONS_PATH, REPO_ROOT
+
+MOCK_COLLECTIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_mock")
+PLAYBOOK = os.path.join(REPO_ROOT, "extensions", "awx", "configure_awx.yml")
+
+
+def configure(tmp_path, *extra):
+    record = tmp_path / "record.jsonl"
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=MOCK_COLLECTIONS + os.pathsep + COLLECTIONS_PATH,
+               MOCK_AWX_RECORD=str(record), ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"), PATH=BIN + os.pathsep + os.environ["PATH"])
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), PLAYBOOK] + list(extra), cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    created = {}
+    for line in record.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        # A second call for the same object (credentials attached afterwards) updates what it sets.
+        known = created.setdefault(entry["resource"], {}).setdefault(entry["params"]["name"], {})
+        known.update({key: value for key, value in entry["params"].items() if value is not None})
+    return created
+
+
+@pytest.fixture(scope="module")
+def created(tmp_path_factory):
+    return configure(tmp_path_factory.mktemp("awx-config"))
+
+
+def test_every_job_template_keeps_the_ledger_in_the_fact_cache_and_runs_a_playbook_that_exists(created):
+    templates = created["job_template"]
+    assert set(templates) == {"mailoauth.sophos " + name for name in (
+        "setup", "rotate", "verify", "tenant", "tenant rotate", "push", "retire")}
+    for template in templates.values():
+        assert template["use_fact_cache"] is True, template["name"]
+        assert os.path.isfile(os.path.join(REPO_ROOT, template["playbook"])), template["playbook"]
+        assert template["inventory"] == "Firewalls"
+
+
+def test_only_push_is_sliced_and_the_tenant_jobs_store_what_push_gets(created):
+    templates = created["job_template"]
+    assert {name: t["job_slice_count"] for name, t in templates.items() if t["job_slice_count"] != 1} == {
+        "mailoauth.sophos push": 4}
+    assert templates["mailoauth.sophos push"]["credentials"] == [
+        "mailoauth automation app", "mailoauth mail app", "mailoauth firewall API user"]
+    assert templates["mailoauth.sophos retire"]["credentials"] == ["mailoauth automation app", "mailoauth mail app"]
+    for name in ("tenant", "tenant rotate"):
+        template = templates["mailoauth.sophos " + name]
+        assert "mailoauth automation app" in template["credentials"]
+        assert "mailoauth firewall API user" not in template["credentials"]
+        # Where the new secret and refresh token go, so the push jobs that follow get them injected.
+        assert template["extra_vars"]["mailoauth_awx_credential"] == "mailoauth mail app"
+    assert templates["mailoauth.sophos tenant rotate"]["extra_vars"]["mailoauth_tenant_rotate"] is True
+
+
+def test_slice_count_and_an_empty_sfos_credential_come_from_variables(tmp_path):
+    templates = configure(tmp_path, "-e", "awx_fleet_slice_count=8", "-e", "awx_firewall_credential=")["job_template"]
+    assert templates["mailoauth.sophos push"]["job_slice_count"] == 8
+    assert templates["mailoauth.sophos push"]["credentials"] == ["mailoauth automation app", "mailoauth mail app"]
+
+
+@pytest.mark.parametrize("workflow, tenant_template", [("rollout", "tenant"), ("rotation", "tenant rotate")])
+def test_workflow_runs_tenant_then_push_then_retire_even_after_a_failed_slice(created, workflow, tenant_template):
+    flow = created["workflow_job_template"]["mailoauth.sophos " + workflow]
+    assert flow["destroy_current_nodes"] is True
+    nodes = {node["identifier"]: node for node in flow["workflow_nodes"]}
+    assert {ident: node["unified_job_template"]["name"] for ident, node in nodes.items()} == {
+        "tenant": "mailoauth.sophos " + tenant_template, "push": "mailoauth.sophos push",
+        "retire": "mailoauth.sophos retire"}
+    for node in nodes.values():
+        assert node["unified_job_template"]["name"] in created["job_template"]
+        assert node["unified_job_template"]["type"] == "job_template"
+
+    def edges(ident):
+        related = nodes[ident]["related"] or {}
+        return {kind: [n["identifier"] for n in related.get(kind) or []]
+                for kind in ("success_nodes", "failure_nodes", "always_nodes") if related.get(kind)}
+
+    assert edges("tenant") == {"success_nodes": ["push"]}
+    assert edges("push") == {"always_nodes": ["retire"]}
+    assert edges("retire") == {}
+
+
+def test_rollout_workflow_asks_for_the_sign_in_like_setup(created):
+    flow = created["workflow_job_template"]["mailoauth.sophos rollout"]
+    assert flow["survey_enabled"] is True
+    assert flow["survey_spec"] == created["job_template"]["mailoauth.sophos setup"]["survey_spec"]
+    assert created["workflow_job_template"]["mailoauth.sophos rotation"]["survey_enabled"] is False
+
+
+def rrule_interval(rule):
+    match = re.fullmatch(r"DTSTART:\d{8}T\d{6}Z RRULE:FREQ=DAILY;INTERVAL=(\d+)", rule)
+    assert match, rule
+    return int(match.group(1))
+
+
+def test_verify_runs_daily_and_rotation_well_before_the_secret_or_an_idle_refresh_token_expires(created):
+    schedules = created["schedule"]
+    assert schedules["mailoauth.sophos verify"]["unified_job_template"] == "mailoauth.sophos verify"
+    assert rrule_interval(schedules["mailoauth.sophos verify"]["rrule"]) == 1
+    rotation = schedules["mailoauth.sophos rotation"]
+    assert rotation["unified_job_template"] == "mailoauth.sophos rotation"
+    with open(os.path.join(REPO_ROOT, "roles", "entra_app", "defaults", "main.yml"), encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)
+    every = rrule_interval(rotation["rrule"])
+    # Two rotations in a row may fail and the third still comes before the secret nears its end (min_valid_days
+    # ahead) and before a refresh token unused since the last push reaches Entra's 90 days.
+    assert 3 * every <= defaults["entra_app_secret_valid_days"] - defaults["entra_app_secret_min_valid_days"]
+    assert 3 * every <= 90
+    assert every == min(defaults["entra_app_secret_valid_days"], 90) // 3
