@@ -8,8 +8,9 @@ from ansible_collections.mailoauth.sophos.plugins.filter.report import report_cs
 HOSTVARS = {
     "fw01": {"firewall_notification_result": {"changed": False, "failed": False}},
     "fw02": {"firewall_notification_result": {
-        "changed": True, "diff": {"before": {"Port": "25", "MailServer": "a"}, "after": {"Port": "587", "MailServer": "a",
-                                                                                          "ClientID": "x"}}}},
+        "changed": True,
+        "diff": {"before": {"Port": "25", "MailServer": "a"}, "after": {"Port": "587", "MailServer": "a", "ClientID": "x"}},
+    }},
     "fw03": {"firewall_notification_result": {"failed": True, "msg": "login refused (check sfos_password)"}},
     "fw04": {},
 }
