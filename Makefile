@@ -111,8 +111,10 @@ ee-context: venv
 units: collection
 	$(BIN)/python -m pytest tests/unit
 
+# The integration tests mostly wait on the emulators and ansible-playbook start-ups: two workers, one file each.
+INTEGRATION_WORKERS ?= 2
 integration: collection
-	$(BIN)/python -m pytest tests/integration
+	$(BIN)/python -m pytest -n $(INTEGRATION_WORKERS) --dist loadfile tests/integration
 
 demo: collection
 	$(BIN)/python -m tests.demo
