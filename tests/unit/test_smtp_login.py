@@ -19,9 +19,9 @@ class StubChecker:
     def __init__(self):
         self.seen = []
 
-    def check(self, user, token):
+    def check_login(self, user, token):
         self.seen.append((user, token))
-        return self.verdicts[token], "stub"
+        return self.verdicts[token], "stub", "stub-tenant"
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ class Control:
         self.store = store
         self.login = login
 
-    def __call__(self, request):
-        parts = [p for p in request.path.split("/") if p][1:]
+    def __call__(self, request, parts):
+        """``parts``: the path after ``/_sandbox/`` (and after a ``tenants/<tenant>/`` prefix)."""
         store = self.store
         try:
             body = request.json() if request.body else {}

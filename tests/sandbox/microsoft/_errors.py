@@ -25,6 +25,11 @@ AADSTS = {
     50194: ("invalid_request", "Application '{client_id}'({name}) is not configured as a multi-tenant application. Usage of "
                                "the /common endpoint is not supported for such applications created after '10/15/2018'. "
                                "Use a tenant-specific endpoint or configure the application to be multi-tenant."),
+    9001023: ("invalid_request", "The grant type is not supported over the /common or /consumers endpoints. Please use "
+                                 "the /organizations or tenant-specific endpoint."),
+    50059: ("invalid_request", "No tenant-identifying information found in either the request or implied by any "
+                               "provided credentials."),
+    700005: ("invalid_grant", "Provided Authorization Code is intended to use against other tenant, thus rejected."),
     54005: ("invalid_grant", "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an "
                              "existing refresh token."),
     65001: ("invalid_grant", "The user or administrator has not consented to use the application with ID '{client_id}' named "

@@ -404,7 +404,7 @@ class GraphApp:
             if prop not in SP_PROPERTIES and not prop.startswith("@odata."):
                 raise _bad("Property '%s' does not exist as a declared property or extension property." % prop)
         app_id = body.get("appId")
-        app = self.store.app_by_app_id(app_id) if isinstance(app_id, str) else None
+        app = self.store.application_for_service_principal(app_id) if isinstance(app_id, str) else None
         if app is None or not self.store.replicated(app["id"]):
             raise _bad("The appId '%s' of the service principal does not reference a valid application object." % app_id)
         if self.store.sp_by_app_id(app_id) is not None:

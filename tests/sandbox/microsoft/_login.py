@@ -81,7 +81,7 @@ class LoginApp:
                 return self.authorize(request, segment)
             if rest == ["oauth2", "v2.0", "devicecode"] and request.method == "POST":
                 self.tenant_for(segment)
-                return self.device_code(request)
+                return self.device_code(request, segment)
             if rest == ["oauth2", "v2.0", "logout"]:
                 return Response(200, "<html><body>You signed out of your account.</body></html>",
                                 content_type="text/html; charset=utf-8")
@@ -148,7 +148,7 @@ class LoginApp:
 
     def user_realm(self, username):
         domain = username.rpartition("@")[2].lower()
-        if domain == self.store.tenant["domain"].lower():
+        if any(domain == store.tenant["domain"].lower() for store in self.store.directory or [self.store]):
             return json_response({"ver": "1.0", "account_type": "Managed", "domain_name": domain,
                                   "cloud_instance_name": "microsoftonline.com",
                                   "cloud_audience_urn": "urn:federation:MicrosoftOnline"})
@@ -285,6 +285,11 @@ class LoginApp:
         with self.store.lock:
             app = self.client_app(form["client_id"])
             if grant_type == "client_credentials":
+                # an app-only token has no user to tell the tenant: it needs the tenant's own authority
+                if segment.lower() == "common":
+                    raise LoginError(9001023)
+                if segment.lower() == "organizations":
+                    raise LoginError(50059)
                 acr = self.authenticate_client(app, form, required=True)
                 return self.client_credentials(app, form, acr)
             handlers = {"authorization_code": self.redeem_code, "refresh_token": self.redeem_refresh_token,
@@ -366,6 +371,12 @@ class LoginApp:
                                                     "issued": now, "last_used": now}
         return value
 
+    def check_other_tenant(self, kind, value):
+        """A code or refresh token another tenant issued is refused at this tenant's authority (AADSTS700005)."""
+        other = self.store.directory.holding(kind, value) if self.store.directory else None
+        if other is not None and other is not self.store:
+            raise LoginError(700005)
+
     def check_user_flow_audience(self, app, segment):
         if segment.lower() in ("common", "organizations") and app["signInAudience"] == "AzureADMyOrg":
             raise LoginError(50194, client_id=app["appId"], name=app["displayName"])
@@ -379,6 +390,8 @@ class LoginApp:
             if not form.get(name):
                 raise LoginError(900144, parameter=name)
         record = self.store.codes.get(digest(form["code"]))
+        if record is None:
+            self.check_other_tenant("codes", form["code"])
         if record is None or record["client_id"] != app["appId"]:
             raise LoginError(70000)
         if record["used"]:
@@ -406,6 +419,7 @@ class LoginApp:
             raise LoginError(900144, parameter="refresh_token")
         record = self.store.refresh_tokens.get(digest(form["refresh_token"]))
         if record is None:
+            self.check_other_tenant("refresh_tokens", form["refresh_token"])
             raise LoginError(9002313)
         if record["client_id"] != app["appId"]:
             raise LoginError(70000)
@@ -436,7 +450,7 @@ class LoginApp:
         return self.user_tokens(app, user, form.get("scope", ""), acr, form)
 
     # -- device flow -------------------------------------------------------------------------------------
-    def device_code(self, request):
+    def device_code(self, request, segment):
         form = request.form()
         if not form.get("client_id"):
             raise LoginError(900144, parameter="client_id")
@@ -448,7 +462,7 @@ class LoginApp:
             config = self.store.config
             self.store.device_codes[digest(device_code)] = {
                 "user_code": user_code, "client_id": app["appId"], "scope": form.get("scope", ""), "status": "pending",
-                "upn": None, "expires": self.store.now() + config["device_code_lifetime_seconds"]}
+                "upn": None, "any_tenant": segment.lower() in ("common", "organizations"), "expires": self.store.now() + config["device_code_lifetime_seconds"]}
         uri = self.urls["login_url"] + "/devicelogin"
         return json_response({
             "user_code": user_code, "device_code": device_code, "verification_uri": uri,
@@ -458,6 +472,8 @@ class LoginApp:
 
     def approve_device_code(self, user_code, upn):
         """Approve a pending device code as ``upn`` (the device login page and the control endpoint)."""
+        if self.store.directory is not None:
+            return self.store.directory.approve_device_code(user_code, upn)
         with self.store.lock:
             if self.store.user(upn) is None:
                 return False

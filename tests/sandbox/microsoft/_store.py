@@ -111,11 +111,13 @@ def password_credential(secret, display_name, start, end):
 class Store:
     """Everything the emulated tenant holds. Callers take ``store.lock`` around read-modify-write sequences."""
 
-    def __init__(self, tenant_domain="contoso.example"):
-        self.lock = threading.RLock()
+    def __init__(self, tenant_domain="contoso.example", name="Contoso Sandbox", lock=None, directory=None):
+        # every tenant of one emulator shares the lock: a multitenant app's object lives in its home tenant
+        self.lock = lock or threading.RLock()
+        self.directory = directory
         self.offset = 0.0
         self.seed_info = {
-            "tenant": {"id": str(uuid.uuid4()), "domain": tenant_domain, "name": "Contoso Sandbox"},
+            "tenant": {"id": str(uuid.uuid4()), "domain": tenant_domain, "name": name},
             "automation_app": {"client_id": str(uuid.uuid4()), "client_secret": new_secret()},
             "limited_app": {"client_id": str(uuid.uuid4()), "client_secret": new_secret()},
             "mailbox": {"upn": "notifications@" + tenant_domain, "password": secrets.token_urlsafe(12)},
@@ -227,9 +229,12 @@ class Store:
 
     def new_service_principal(self, app_id, extra=None):
         app = self.app_by_app_id(app_id)
+        owner = self.tenant["id"]
+        if app is None:
+            app, owner = self.foreign_multitenant_app(app_id)
         sp = {"id": str(uuid.uuid4()), "appId": app_id, "displayName": app["displayName"] if app else None,
               "appDisplayName": app["displayName"] if app else None, "servicePrincipalType": "Application",
-              "accountEnabled": True, "appOwnerOrganizationId": self.tenant["id"], "servicePrincipalNames": [app_id],
+              "accountEnabled": True, "appOwnerOrganizationId": owner, "servicePrincipalNames": [app_id],
               "oauth2PermissionScopes": [], "appRoles": [], "tags": []}
         merge(sp, extra or {})
         self.service_principals[sp["id"]] = sp
@@ -242,8 +247,27 @@ class Store:
         return None
 
     def client_by_app_id(self, app_id):
-        """An application that can sign in here: registered in the tenant, or one of Microsoft's own clients."""
-        return self.app_by_app_id(app_id) or self.external_apps.get((app_id or "").lower())
+        """An application that can sign in here: registered in the tenant, one of Microsoft's own clients, or
+        another tenant's multitenant app that has a service principal here (its admin consented)."""
+        app = self.app_by_app_id(app_id) or self.external_apps.get((app_id or "").lower())
+        if app is None and self.sp_by_app_id(app_id) is not None:
+            app = self.foreign_multitenant_app(app_id)[0]
+        return app
+
+    def foreign_multitenant_app(self, app_id):
+        """(application object, home tenant id) of another tenant's app that allows other organisations, or
+        (None, None). The object is the home tenant's own: its secrets and settings count everywhere."""
+        for other in (self.directory or ()):
+            if other is self:
+                continue
+            app = other.app_by_app_id(app_id)
+            if app is not None and app["signInAudience"] != "AzureADMyOrg":
+                return app, other.tenant["id"]
+        return None, None
+
+    def application_for_service_principal(self, app_id):
+        """What ``POST /servicePrincipals {"appId"}`` may instantiate here: a local or a foreign multitenant app."""
+        return self.app_by_app_id(app_id) or self.foreign_multitenant_app(app_id)[0]
 
     def sp_by_app_id(self, app_id):
         for sp in self.service_principals.values():

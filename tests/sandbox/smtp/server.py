@@ -1,7 +1,8 @@
 """The aiosmtpd server: only XOAUTH2, only after STARTTLS, send-as the signed-in mailbox only.
 
-Accepted messages and every login attempt (user, reply, reason; never the token) are kept in memory and
-served on the control port: GET /_sandbox/messages, GET /_sandbox/auth_log, POST /_sandbox/reset.
+Accepted messages, every login attempt (user, tenant, reply, reason; never the token) and every successful
+login (mailbox, tenant) are kept in memory and served on the control port: GET /_sandbox/messages,
+GET /_sandbox/auth_log, GET /_sandbox/logins, POST /_sandbox/reset.
 """
 
 import base64
@@ -48,11 +49,13 @@ class Store:
         self.lock = threading.Lock()
         self.messages = []
         self.auth_log = []
+        self.logins = []
 
     def reset(self):
         with self.lock:
             self.messages.clear()
             self.auth_log.clear()
+            self.logins.clear()
 
 
 class Handler:
@@ -74,11 +77,14 @@ class Handler:
         try:
             user, token = parse_xoauth2(blob)
         except (ValueError, UnicodeDecodeError):
-            reply, user, reason = "535 5.7.3 Authentication unsuccessful", None, "malformed XOAUTH2 response"
+            reply, user, reason, tenant = "535 5.7.3 Authentication unsuccessful", None, "malformed XOAUTH2 response", None
         else:
-            reply, reason = await server.loop.run_in_executor(None, self.checker.check, user, token)
+            reply, reason, tenant = await server.loop.run_in_executor(None, self.checker.check_login, user, token)
         with self.store.lock:
-            self.store.auth_log.append({"user": user, "reply": reply, "reason": reason, "time": time.time()})
+            self.store.auth_log.append({"user": user, "tenant": tenant, "reply": reply, "reason": reason,
+                                        "time": time.time()})
+            if reply == OK:
+                self.store.logins.append({"mailbox": user, "tenant": tenant, "time": time.time()})
         log.info("AUTH XOAUTH2 for %s: %s", user, reply[:9])
         if reply == OK:
             return AuthResult(success=True, auth_data=user)
@@ -146,6 +152,10 @@ class SmtpService:
         if request.path == "/_sandbox/auth_log" and request.method == "GET":
             with self.store.lock:
                 return json_response({"attempts": list(self.store.auth_log)})
+        if request.path == "/_sandbox/logins" and request.method == "GET":
+            # who logged in as whom: each successful XOAUTH2 login's mailbox and the tenant that issued its token
+            with self.store.lock:
+                return json_response({"logins": list(self.store.logins)})
         if request.path == "/_sandbox/reset" and request.method == "POST":
             self.store.reset()
             return json_response({"reset": True})

@@ -65,29 +65,41 @@ class TokenChecker:
         except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
             raise ValueError("token rejected: %s" % type(exc).__name__) from None
 
-    def mailbox(self, upn):
-        status, body = self._get("%s/_sandbox/mailboxes/%s" % (self.login_url, urllib.parse.quote(upn, safe="@")))
+    def mailbox(self, upn, tenant=None):
+        """The mailbox's SMTP AUTH state in ``tenant`` (the token's tid), or None if that tenant has no such mailbox."""
+        url = "%s/_sandbox/mailboxes/%s" % (self.login_url, urllib.parse.quote(upn, safe="@"))
+        if tenant:
+            url += "?tenant=" + urllib.parse.quote(tenant, safe="")
+        status, body = self._get(url)
         return body if status == 200 else None
 
     def check(self, user, token):
+        """(reply, reason) for an XOAUTH2 login."""
+        return self.check_login(user, token)[:2]
+
+    def check_login(self, user, token):
+        """(reply, reason, tenant id or None): the mailbox is looked up in the tenant that issued the token."""
         try:
             claims = self._claims(token)
         except ValueError as exc:
-            return BAD_TOKEN, str(exc)
+            return BAD_TOKEN, str(exc), None
         except (RuntimeError, OSError) as exc:
-            return TEMPORARY, "Microsoft emulator unreachable: %s" % exc
+            return TEMPORARY, "Microsoft emulator unreachable: %s" % exc, None
+        tenant = claims.get("tid") if isinstance(claims.get("tid"), str) else None
         scopes = (claims.get("scp") or "").split()
         if "SMTP.Send" not in scopes:
-            return BAD_TOKEN, "token has no SMTP.Send scope (app-only tokens cannot log in to SMTP)"
+            return BAD_TOKEN, "token has no SMTP.Send scope (app-only tokens cannot log in to SMTP)", tenant
         token_user = claims.get("upn") or claims.get("preferred_username") or claims.get("unique_name") or ""
         if token_user.lower() != user.lower():
-            return BAD_TOKEN, "user= does not match the token's user"
+            return BAD_TOKEN, "user= does not match the token's user", tenant
+        if not tenant:
+            return BAD_TOKEN, "token has no tenant (tid)", None
         try:
-            mailbox = self.mailbox(user)
+            mailbox = self.mailbox(user, tenant)
         except OSError as exc:
-            return TEMPORARY, "Microsoft emulator unreachable: %s" % exc
+            return TEMPORARY, "Microsoft emulator unreachable: %s" % exc, tenant
         if mailbox is None:
-            return BAD_TOKEN, "no such mailbox"
+            return BAD_TOKEN, "no such mailbox in the token's tenant", tenant
         if mailbox.get("smtp_auth_disabled"):
-            return DISABLED, "SMTP AUTH disabled for the mailbox (or the organisation it follows)"
-        return OK, "authenticated"
+            return DISABLED, "SMTP AUTH disabled for the mailbox (or the organisation it follows)", tenant
+        return OK, "authenticated", tenant
