@@ -518,7 +518,10 @@ class LoginApp:
             self.tenant_for(segment)
             if not params.get("client_id"):
                 raise LoginError(900144, parameter="client_id")
-            app = self.client_app(params["client_id"])
+            # another tenant's multitenant app is known here before its admin consented: the sign-in then stops
+            # at consent (no service principal here, AADSTS65001) rather than at "application not found"
+            app = (self.store.client_by_app_id(params["client_id"])
+                   or self.store.foreign_multitenant_app(params["client_id"])[0] or self.client_app(params["client_id"]))
             redirect_uri = params.get("redirect_uri", "")
             registered = (app["web"].get("redirectUris") or []) + (app["publicClient"].get("redirectUris") or [])
             if not any(redirect_uri_matches(uri, redirect_uri) for uri in registered):
