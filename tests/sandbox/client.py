@@ -7,6 +7,8 @@ collection's own clients, so an assertion cannot agree with a bug in the code un
 import json
 import os
 import ssl
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from . import _runner
@@ -53,6 +55,25 @@ class Sandbox:
         if status >= 400:
             raise AssertionError("sandbox control %s %s failed: %s %s" % (method, path, status, payload))
         return payload
+
+    @property
+    def tenants(self):
+        """The Microsoft emulator's tenants: [{tenant, automation_app, limited_app, mailbox, admin_user, mfa_user}]."""
+        microsoft = self.services["microsoft"]
+        return microsoft.get("tenants") or [{key: microsoft[key] for key in (
+            "tenant", "automation_app", "limited_app", "mailbox", "admin_user", "mfa_user")}]
+
+    def microsoft(self, path, method="GET", body=None, tenant=None):
+        """A Microsoft emulator control call on tenant 0, or on ``tenant`` (an index into ``tenants``, an id or a
+        domain)."""
+        if tenant is not None:
+            name = self.tenants[tenant]["tenant"]["id"] if isinstance(tenant, int) else tenant
+            path = "tenants/%s/%s" % (urllib.parse.quote(name, safe=""), path.lstrip("/"))
+        return self.control(self.services["microsoft"]["login_url"], path, method, body)
+
+    def smtp_logins(self):
+        """Each successful XOAUTH2 login so far: [{mailbox, tenant (the token's tenant id), time}]."""
+        return self.control(self.services["smtp"]["control_url"], "logins")["logins"]
 
     def log_text(self):
         """Everything the emulators logged (for the no-secret-in-logs checks)."""

@@ -6,6 +6,8 @@ import jwt
 import pytest
 
 from tests.sandbox.browser import sign_in
+from tests.sandbox.client import Sandbox
+from tests.sandbox.microsoft._tenants import tenant_seeds
 from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, GRAPH_DEFAULT, Harness
 
 LOOPBACK = "http://localhost:53682/"
@@ -201,3 +203,28 @@ def test_a_revoked_user_fails_only_in_its_tenant(ms):
                             "refresh_token": refresh2, "scope": SCOPE}, tenant="common")
     assert (first.status_code, error_code(first)) == (400, 50173)
     assert second.status_code == 200
+
+
+def test_the_sandbox_runner_describes_every_tenant(tmp_path):
+    box = Sandbox.start(str(tmp_path), firewalls=1, options={"microsoft": {"tenants": ["msp.example", "acme.example"]}})
+    try:
+        microsoft = box.services["microsoft"]
+        assert [seed["tenant"]["domain"] for seed in box.tenants] == ["msp.example", "acme.example"]
+        assert microsoft["tenant"] == box.tenants[0]["tenant"]
+        assert box.microsoft("state", tenant=1)["tenant"]["domain"] == "acme.example"
+        assert box.microsoft("state", tenant="acme.example")["tenant"] == box.tenants[1]["tenant"]
+        assert box.microsoft("state")["tenant"]["domain"] == "msp.example"
+        assert box.smtp_logins() == []
+    finally:
+        box.stop()
+
+
+@pytest.mark.parametrize("value", [0, -1, True, "3", [], ["a.example", "A.example"], ["nodot"]])
+def test_a_bad_tenants_option_is_refused_with_what_it_takes(value):
+    with pytest.raises(ValueError, match="tenants"):
+        tenant_seeds(value, "contoso.example")
+
+
+def test_the_tenants_option_names_the_domains():
+    assert tenant_seeds(2, "example.org") == [("example.org", "Contoso Sandbox"), ("fabrikam.example", "Fabrikam Sandbox")]
+    assert [domain for domain, dummy in tenant_seeds(5, "contoso.example")][3:] == ["tenant3.example", "tenant4.example"]
