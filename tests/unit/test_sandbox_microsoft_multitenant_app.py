@@ -215,3 +215,19 @@ def test_smtp_checks_the_mailbox_in_the_tokens_tenant(ms, msp_app, smtp):
     with pytest.raises(SmtpCheckError) as err:
         smtp_oauth_login("127.0.0.1", service.port, ms.tenants[CUSTOMER]["mailbox"]["upn"], token, ca_path=ms.ca_file)
     assert err.value.code.startswith("535 5.7.139")
+
+
+def test_a_customer_code_redeemed_at_the_msp_authority_is_refused(ms, msp_app):
+    app, secret = msp_app
+    ms.consent(app["appId"], tenant=CUSTOMER)
+    query = urllib.parse.urlencode({"client_id": app["appId"], "response_type": "code", "redirect_uri": LOOPBACK,
+                                    "scope": EXCHANGE_DEFAULT + " offline_access", "state": "s"})
+    mailbox = ms.tenants[CUSTOMER]["mailbox"]
+    location = sign_in("%s/common/oauth2/v2.0/authorize?%s" % (ms.ready["login_url"], query), mailbox["upn"],
+                       mailbox["password"], ms.ca_file)
+    form = {"grant_type": "authorization_code", "client_id": app["appId"], "client_secret": secret, "redirect_uri": LOOPBACK,
+            "code": dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))["code"]}
+    refused = ms.post_token(form, tenant=tid(ms, MSP))
+    assert (refused.status_code, refused.json()["error_codes"]) == (400, [700005])
+    redeemed = ms.post_token(form, tenant=tid(ms, CUSTOMER))
+    assert claims_of(redeemed.json()["access_token"])["tid"] == tid(ms, CUSTOMER)

@@ -228,3 +228,15 @@ def test_a_bad_tenants_option_is_refused_with_what_it_takes(value):
 def test_the_tenants_option_names_the_domains():
     assert tenant_seeds(2, "example.org") == [("example.org", "Contoso Sandbox"), ("fabrikam.example", "Fabrikam Sandbox")]
     assert [domain for domain, dummy in tenant_seeds(5, "contoso.example")][3:] == ["tenant3.example", "tenant4.example"]
+
+
+def test_a_change_for_all_tenants_reaches_each_of_them(ms):
+    answer = ms.control("faults?tenant=all", "POST", {"token": {"503": 1}})
+    assert [entry["faults"]["token"] for entry in answer["tenants"]] == [{"503": 1}] * 3
+    for index in range(3):
+        creds = ms.tenants[index]["automation_app"]
+        form = {"grant_type": "client_credentials", "client_id": creds["client_id"],
+                "client_secret": creds["client_secret"], "scope": GRAPH_DEFAULT}
+        assert ms.post_token(form, tenant=tenant_id(ms, index)).status_code == 503
+        assert ms.post_token(form, tenant=tenant_id(ms, index)).status_code == 200
+    assert ms.session().post(ms.ready["login_url"] + "/_sandbox/config?tenant=all", json={"nosuch": 1}).status_code == 400

@@ -4,6 +4,7 @@ Each tenant has its own login, Graph, Exchange and control app over its own stor
 every tenant and hands each request to the tenant it belongs to (see ``_tenants.Tenants``).
 """
 
+import json
 import logging
 
 from .._http import AppServer, json_response
@@ -34,6 +35,10 @@ class _Routed:
         return response
 
     def pick(self, request):
+        with self.tenants.lock:
+            return self._pick(request)
+
+    def _pick(self, request):
         tenants = self.tenants
         parts = [p for p in request.path.split("/") if p]
         if self.name == "login":
@@ -52,17 +57,22 @@ class _Routed:
 
     def control(self, request):
         """``/_sandbox/<path>`` acts on tenant 0, ``?tenant=<id|domain>`` or ``/_sandbox/tenants/<id|domain>/<path>``
-        on that tenant; ``GET /_sandbox/tenants`` lists them."""
+        on that tenant, ``?tenant=all`` (changes only) on every tenant; ``GET /_sandbox/tenants`` lists them."""
         parts = [p for p in request.path.split("/") if p][1:]
         selector = request.query.get("tenant")
         if parts == ["tenants"] and request.method == "GET":
             return json_response({"tenants": [dict(store.tenant) for store in self.tenants]})
         if len(parts) > 2 and parts[0] == "tenants":
             selector, parts = parts[1], parts[2:]
-        if selector in ("all", "*") and parts == ["reset"] and request.method == "POST":
+        if selector == "all" and request.method != "GET":
+            # the same change in every tenant (reset, faults, config, clock); the first refusal stops it
+            results = []
             for control in self.controls:
-                control(request, parts)
-            return json_response({"reset": True, "tenants": len(self.controls)})
+                response = control(request, parts)
+                if response.status >= 400:
+                    return response
+                results.append(json.loads(response.body))
+            return json_response({"tenants": results})
         store = self.tenants.by_segment(selector) if selector else self.tenants[0]
         if store is None:
             return json_response({"error": "no tenant %r; known: %s" % (
