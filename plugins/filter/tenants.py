@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the mailoauth.sophos collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The tenants of the firewalls in play, for playbooks/tasks/tenants.yml.
+
+A firewall's tenant is its mailoauth_tenant_name, else its mailoauth_tenant_id ("default" when neither is set: the
+AZURE_TENANT_ID environment variable then names it for every firewall). Each tenant's first firewall in the play is
+its lead: the tenant steps run once per tenant on the leads, with the lead's own group and host variables, and the
+other firewalls take the tenant's values from their lead. (An in-memory host per tenant, added with add_host, would
+be left out of the tenant play by --limit, which every partial run and AWX's relaunch on failed hosts uses.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mailoauth.sophos.plugins.filter.tenant_conflicts import tenant_conflicts
+
+
+def _get(host_variables, name):
+    try:
+        value = host_variables[name]
+    except (KeyError, AnsibleFilterError):
+        return None
+    return None if value is None or value == "" else value
+
+
+def tenant_label(host_variables):
+    """The tenant a firewall names: mailoauth_tenant_name, else mailoauth_tenant_id, else "default"."""
+    return str(_get(host_variables, "mailoauth_tenant_name") or _get(host_variables, "mailoauth_tenant_id") or "default")
+
+
+def tenant_firewalls(hosts, hostvars, label):
+    """The hosts of ``hosts`` of the tenant ``label``: firewalls of the play by the label tasks/tenants.yml gave them
+    at the start (the tenant steps later set mailoauth_tenant_id to the tenant's GUID), the others by their inventory
+    variables."""
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("tenant_firewalls needs hostvars")
+    return [host for host in hosts
+            if (_get(hostvars[host], "mailoauth_tenant_label") or tenant_label(hostvars[host])) == label]
+
+
+def tenants(hosts, hostvars, conflict_variables, groups=None):
+    """One entry per tenant of ``hosts``, in order of first appearance: its label, its lead (first firewall), its
+    firewalls and the tenant variables on which they differ (tenant_conflicts: names only, never values)."""
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("tenants needs hostvars")
+    by_label = {}
+    for host in hosts:
+        by_label.setdefault(tenant_label(hostvars[host]), []).append(host)
+    return [{"label": label, "lead": firewalls[0], "firewalls": firewalls,
+             "conflicts": tenant_conflicts(firewalls, hostvars, conflict_variables, groups)}
+            for label, firewalls in by_label.items()]
+
+
+class FilterModule:
+    def filters(self):
+        return {"tenants": tenants, "tenant_firewalls": tenant_firewalls}
