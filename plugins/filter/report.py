@@ -67,6 +67,52 @@ def verify_rows(hosts, hostvars, ledger=None, result_name="firewall_notification
     return rows
 
 
+def tenant_rows(tenants, hostvars, ledger_name="verify_ledger", result_name="firewall_notification_result"):
+    """verify_rows for each tenant's firewalls (tasks/tenants.yml's entries: label, lead, firewalls), each row
+    starting with the tenant's label, and the ledger rows taken from the tenant's lead (``ledger_name``)."""
+    if not isinstance(tenants, list) or not all(isinstance(tenant, Mapping) for tenant in tenants):
+        raise AnsibleFilterError("tenant_rows expects the tenants of the run (mailoauth_run_tenants)")
+    rows = []
+    for tenant in tenants:
+        try:
+            ledger = hostvars[tenant["lead"]].get(ledger_name)
+        except KeyError:
+            ledger = None
+        firewalls = list(tenant["firewalls"])
+        if not isinstance(ledger, list) or len(ledger) != len(firewalls):
+            ledger = None
+        for row in verify_rows(firewalls, hostvars, ledger, result_name):
+            rows.append(dict({"tenant": str(tenant["label"])}, **row))
+    return rows
+
+
+TENANT_CHECKS = ("client_secret", "refresh_token", "smtp_xoauth2")
+
+
+def tenant_summaries(tenants, hostvars, checks_name="verify_tenant", secret_name="verify_tenant_secret"):
+    """One row per tenant: its label, how many firewalls it has in the run, its current secret and when that expires
+    (``secret_name`` on its lead: key_id, expires) and its checks (``checks_name`` on its lead); a tenant whose lead
+    recorded no checks reads as an error."""
+    if not isinstance(tenants, list) or not all(isinstance(tenant, Mapping) for tenant in tenants):
+        raise AnsibleFilterError("tenant_summaries expects the tenants of the run (mailoauth_run_tenants)")
+    rows = []
+    for tenant in tenants:
+        try:
+            lead = hostvars[tenant["lead"]]
+            checks, secret = lead.get(checks_name), lead.get(secret_name)
+        except KeyError:
+            checks = secret = None
+        if not isinstance(checks, Mapping):
+            checks = {"client_secret": "error: the tenant steps did not run (see the failed task of %s)"
+                      % tenant["lead"], "refresh_token": "not checked", "smtp_xoauth2": "not checked"}
+        secret = secret if isinstance(secret, Mapping) else {}
+        row = {"tenant": str(tenant["label"]), "firewalls": len(tenant["firewalls"]),
+               "secret_key_id": str(secret.get("key_id") or ""), "secret_expires": str(secret.get("expires") or "")}
+        row.update((name, str(checks.get(name, "not checked"))) for name in TENANT_CHECKS)
+        rows.append(row)
+    return rows
+
+
 def report_table(rows, columns=None):
     """Rows as lines of a fixed-width table: a header, a rule, one line per row."""
     names = _columns(rows, columns)
@@ -90,4 +136,5 @@ def report_csv(rows, columns=None):
 
 class FilterModule:
     def filters(self):
-        return {"report_table": report_table, "report_csv": report_csv, "verify_rows": verify_rows}
+        return {"report_table": report_table, "report_csv": report_csv, "verify_rows": verify_rows,
+                "tenant_rows": tenant_rows, "tenant_summaries": tenant_summaries}
