@@ -1,0 +1,235 @@
+"""An MSP's inventory in one run: three customers, each a group of three firewalls in its own Microsoft 365 tenant
+(one emulator holding three tenants), each tenant with its own app (MSP model 1).
+
+After setup every firewall holds its own tenant's values, which redeem only at its own tenant and log in to SMTP as
+its own tenant's mailbox (the SMTP emulator's login record); a second run changes nothing; a tenant whose refresh
+tokens were revoked fails alone in a rotation while the other two rotate and retire; once that tenant has signed in
+again, verify passes with one row per tenant and retire leaves every app with exactly the secret its firewalls hold.
+
+Firewalls of one tenant that disagree on a tenant variable are refused: test_reliability_tenants.py.
+"""
+
+import base64
+import csv
+import json
+import os
+import smtplib
+import ssl
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from tests.integration.conftest import BIN, COLLECTIONS_PATH, REPO_ROOT, PlaybookRun
+from tests.sandbox.client import Sandbox
+from tests.sandbox.inventory import fact_cache_env, vaulted, write_inventory
+
+from ansible.parsing.vault import VaultLib, VaultSecret
+
+CUSTOMERS = ("customer_a", "customer_b", "customer_c")
+PER_CUSTOMER = 3
+APP_UNIQUE_NAME = "sophos-firewall-notifications"
+
+# A browser for three mailboxes: signs in as the mailbox the sign-in URL's login_hint names.
+BROWSER_SCRIPT = """\
+import json, subprocess, sys, urllib.parse
+url = sys.argv[1]
+hint = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["login_hint"][0].lower()
+with open(%(users)r, encoding="utf-8") as handle:
+    password_file = json.load(handle)[hint]
+sys.exit(subprocess.call([sys.executable, "-m", "tests.sandbox.browser", "--user", hint, "--password-file",
+                          password_file, "--ca-file", %(ca)r, url], cwd=%(repo)r))
+"""
+
+
+@pytest.fixture(scope="module")
+def msp(tmp_path_factory):
+    box = Sandbox.start(str(tmp_path_factory.mktemp("msp-sandbox")), firewalls=len(CUSTOMERS) * PER_CUSTOMER,
+                        options={"microsoft": {"tenants": len(CUSTOMERS)}})
+    workdir = tmp_path_factory.mktemp("msp")
+    inventory, password_file, dummy = write_inventory(box, str(workdir))
+    with open(password_file, encoding="utf-8") as handle:
+        vault = VaultLib([("default", VaultSecret(handle.read().encode("utf-8")))])
+    firewalls = box.services["sfos"]["firewalls"]
+    members = {customer: firewalls[i * PER_CUSTOMER:(i + 1) * PER_CUSTOMER] for i, customer in enumerate(CUSTOMERS)}
+    lines = ["firewalls:", "  children:"]
+    for customer, fws in members.items():
+        lines += ["    %s:" % customer, "      hosts:"]
+        lines += ["        %s: {sfos_host: %s, sfos_port: %d}" % (fw["name"], fw["host"], fw["port"]) for fw in fws]
+    (workdir / "inventory" / "hosts.yml").write_text("\n".join(lines) + "\n")
+    users = {}
+    for index, customer in enumerate(CUSTOMERS):
+        seed = box.tenants[index]
+        group_vars = workdir / "inventory" / "group_vars" / customer
+        group_vars.mkdir()
+        (group_vars / "tenant.yml").write_text(
+            "mailoauth_tenant_id: %s\nmailoauth_mailbox: %s\nmailoauth_firewall_group: %s\n"
+            "mailoauth_automation_client_id: %s\nmailoauth_automation_client_secret: %s"
+            "mailoauth_credentials_file: %s\n" % (
+                seed["tenant"]["id"], seed["mailbox"]["upn"], customer, seed["automation_app"]["client_id"],
+                vaulted(vault, seed["automation_app"]["client_secret"]), group_vars / "mailoauth_credentials.yml"))
+        mailbox_password = workdir / ("mailbox-password-%d" % index)
+        mailbox_password.write_text(seed["mailbox"]["password"])
+        mailbox_password.chmod(0o600)
+        users[seed["mailbox"]["upn"].lower()] = str(mailbox_password)
+    (workdir / "browser-users.json").write_text(json.dumps(users))
+    script = workdir / "browser.py"
+    script.write_text(BROWSER_SCRIPT % {"users": str(workdir / "browser-users.json"), "ca": box.ca_file,
+                                        "repo": REPO_ROOT})
+    yield {"box": box, "inventory": inventory, "password_file": password_file, "workdir": workdir,
+           "browser": "%s %s %%s" % (sys.executable, script), "members": members}
+    box.stop()
+
+
+def play(msp, playbook, *args):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(msp["workdir"] / "tmp"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               BROWSER=msp["browser"], REQUESTS_CA_BUNDLE="", PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+               **fact_cache_env(str(msp["workdir"])))
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"):
+        env.pop(name, None)
+    args = [os.path.join(BIN, "ansible-playbook"), os.path.join("playbooks", playbook), "-i", msp["inventory"],
+            "--vault-password-file", msp["password_file"]] + list(args)
+    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    return PlaybookRun(args, proc)
+
+
+def seed(msp, customer):
+    return msp["box"].tenants[CUSTOMERS.index(customer)]
+
+
+def our_app(msp, customer):
+    state = msp["box"].microsoft("state", tenant=CUSTOMERS.index(customer))
+    apps = [app for app in state["applications"] if app["uniqueName"] == APP_UNIQUE_NAME]
+    assert len(apps) == 1, [app["displayName"] for app in state["applications"]]
+    return apps[0]
+
+
+def notification(msp, fw):
+    return msp["box"].control("https://%s:%d" % (fw["host"], fw["port"]), "state")["notification"]
+
+
+def fleet(msp):
+    return {fw["name"]: notification(msp, fw) for fws in msp["members"].values() for fw in fws}
+
+
+def redeem(msp, held, customer):
+    """POST a firewall's stored client ID, secret and refresh token to a tenant's token endpoint, as SFOS does."""
+    body = urllib.parse.urlencode({
+        "grant_type": "refresh_token", "client_id": held["ClientID"], "client_secret": held["ClientSecret"],
+        "refresh_token": held["RefreshToken"],
+        "scope": "https://outlook.office365.com/.default offline_access"}).encode("ascii")
+    url = "%s/%s/oauth2/v2.0/token" % (msp["box"].services["microsoft"]["login_url"], seed(msp, customer)["tenant"]["id"])
+    context = ssl.create_default_context(cafile=msp["box"].ca_file)
+    try:
+        with urllib.request.urlopen(url, data=body, context=context, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def xoauth2_login(msp, user, access_token):
+    smtp = msp["box"].services["smtp"]
+    with smtplib.SMTP(smtp["host"], smtp["port"], timeout=30) as client:
+        client.starttls(context=ssl.create_default_context(cafile=msp["box"].ca_file))
+        client.ehlo()
+        blob = base64.b64encode(("user=%s\x01auth=Bearer %s\x01\x01" % (user, access_token)).encode()).decode()
+        return client.docmd("AUTH", "XOAUTH2 " + blob)[0]
+
+
+def assert_each_firewall_sends_only_as_its_own_tenant(msp):
+    box = msp["box"]
+    for customer, fws in msp["members"].items():
+        own = seed(msp, customer)
+        app = our_app(msp, customer)
+        for fw in fws:
+            held = notification(msp, fw)
+            assert (held["ClientID"], held["Username"]) == (app["appId"], own["mailbox"]["upn"]), fw["name"]
+            before = len(box.smtp_logins())
+            status, token = redeem(msp, held, customer)
+            assert status == 200, (fw["name"], token)
+            assert xoauth2_login(msp, own["mailbox"]["upn"], token["access_token"]) == 235, fw["name"]
+            logins = box.smtp_logins()[before:]
+            assert [(entry["mailbox"].lower(), entry["tenant"]) for entry in logins] == [
+                (own["mailbox"]["upn"].lower(), own["tenant"]["id"])], fw["name"]
+            for other in CUSTOMERS:
+                if other != customer:
+                    status, body = redeem(msp, held, other)
+                    assert status == 400, (fw["name"], other, body)   # another tenant's authority refuses it
+
+
+def test_setup_runs_each_tenant_once_and_gives_each_firewall_its_own_tenants_values(msp):
+    run = play(msp, "setup.yml")
+    assert run.rc == 0, run
+    assert sorted(run.recap) == sorted(fw["name"] for fws in msp["members"].values() for fw in fws)
+    for customer, fws in msp["members"].items():   # each tenant's steps ran once, on its first firewall
+        assert "Tenant %s: the tenant steps run here for its 3 firewall(s)" % seed(msp, customer)["tenant"]["id"] in (
+            " ".join(run.stdout.split())), run
+        assert len(our_app(msp, customer)["passwordCredentials"]) == 1
+    assert len({our_app(msp, customer)["appId"] for customer in CUSTOMERS}) == 3
+    assert_each_firewall_sends_only_as_its_own_tenant(msp)
+
+
+def test_second_setup_changes_nothing(msp):
+    before = fleet(msp)
+    run = play(msp, "setup.yml")
+    assert run.rc == 0, run
+    assert run.changed() == 0, run
+    assert fleet(msp) == before
+    assert all(len(our_app(msp, customer)["passwordCredentials"]) == 1 for customer in CUSTOMERS)
+
+
+def test_a_revoked_tenant_fails_alone_while_the_others_rotate_and_retire(msp):
+    box = msp["box"]
+    revoked = "customer_c"
+    box.microsoft("users/%s/revoke" % seed(msp, revoked)["mailbox"]["upn"], method="POST",
+                  tenant=CUSTOMERS.index(revoked))
+    before = fleet(msp)
+    old_keys = {customer: [c["keyId"] for c in our_app(msp, customer)["passwordCredentials"]] for customer in CUSTOMERS}
+
+    run = play(msp, "rotate.yml")
+    assert run.rc != 0, run
+    assert run.failed_hosts() == sorted(fw["name"] for fw in msp["members"][revoked]), run
+    text = " ".join(run.stdout.split())
+    for fw in msp["members"][revoked][1:]:   # the lead failed on the revoked token; the others name the tenant
+        assert "The tenant steps of the tenant %s failed" % seed(msp, revoked)["tenant"]["id"] in text, run
+    for fw in msp["members"][revoked]:
+        assert notification(msp, fw) == before[fw["name"]], fw["name"]   # untouched
+    for customer in ("customer_a", "customer_b"):
+        keys = [c["keyId"] for c in our_app(msp, customer)["passwordCredentials"]]
+        assert len(keys) == 1 and keys != old_keys[customer], customer   # rotated, and the old one retired
+        for fw in msp["members"][customer]:
+            assert notification(msp, fw)["ClientSecret"] != before[fw["name"]]["ClientSecret"], fw["name"]
+    assert set(old_keys[revoked]) <= {c["keyId"] for c in our_app(msp, revoked)["passwordCredentials"]}
+
+
+def test_after_a_new_sign_in_verify_reports_per_tenant_and_retire_strands_nobody(msp, tmp_path):
+    revoked = "customer_c"
+    run = play(msp, "setup.yml", "--limit", revoked, "-e", "refresh_token_mode=loopback")
+    assert run.rc == 0, run
+
+    run = play(msp, "retire.yml")
+    assert run.rc == 0, run
+    for customer in CUSTOMERS:   # exactly the secret its firewalls hold is left in each app
+        keys = [c["keyId"] for c in our_app(msp, customer)["passwordCredentials"]]
+        assert len(keys) == 1, (customer, keys)
+    assert_each_firewall_sends_only_as_its_own_tenant(msp)
+
+    run = play(msp, "verify.yml", "-e", "mailoauth_report_dir=%s" % tmp_path)
+    assert run.rc == 0, run
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert "tenant" not in report   # one tenant's checks only appear there in a one-tenant run
+    assert [(row["tenant"], row["firewalls"], row["client_secret"], row["refresh_token"], row["smtp_xoauth2"])
+            for row in report["tenants"]] == [(seed(msp, c)["tenant"]["id"], 3, "ok", "ok", "ok") for c in CUSTOMERS]
+    for row in report["tenants"]:
+        customer = CUSTOMERS[[seed(msp, c)["tenant"]["id"] for c in CUSTOMERS].index(row["tenant"])]
+        credential = our_app(msp, customer)["passwordCredentials"][0]
+        assert (row["secret_key_id"], row["secret_expires"]) == (credential["keyId"], credential["endDateTime"])
+    with open(tmp_path / "verify.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["tenant"], row["firewall"], row["status"]) for row in rows] == [
+        (seed(msp, customer)["tenant"]["id"], fw["name"], "ok")
+        for customer, fws in msp["members"].items() for fw in fws]
