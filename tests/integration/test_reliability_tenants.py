@@ -1,10 +1,12 @@
-"""Tenant isolation, as a table: every playbook refuses, before changing anything, an inventory whose firewalls resolve
-to different tenant or mailbox values (an MSP's customers in one inventory), naming the groups that differ and how to
-run one tenant at a time; limited to one customer's group, the same inventory runs.
+"""Tenant isolation, as a table: firewalls of different tenants (an MSP's customers in one inventory) each run their
+own tenant's steps, and a tenant that fails stops only its own firewalls; firewalls of ONE tenant that disagree on a
+tenant variable (here the mailbox) are refused by every playbook before anything changes, naming the variable and the
+groups, never the values; limited to one customer's group, the same inventory runs.
 
 The tenant and every firewall are read from the emulators before and after: a refused run changes nothing.
 
-Covered elsewhere: one tenant per inventory end to end (test_playbooks.py).
+Covered elsewhere: one tenant per inventory end to end (test_playbooks.py), three tenants end to end
+(test_many_tenants.py).
 """
 
 import os
@@ -64,24 +66,49 @@ def play(msp, playbook, *args):
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
 
 
-@pytest.mark.parametrize("playbook", ["setup.yml", "rotate.yml", "verify.yml"])
-def test_two_tenants_in_one_run_are_refused_before_any_change(msp, playbook):
-    before = snapshot(msp["box"])
-    proc = play(msp, playbook)
-    after = snapshot(msp["box"])
+def make_customer_b_disagree(msp):
+    """fw03 moves to customer_a's tenant but names another mailbox: one tenant, two mailboxes."""
+    path = os.path.join(msp["inventory"], "host_vars", "fw03", "tenant.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("mailoauth_tenant_id: %s\nmailoauth_mailbox: alerts@fabrikam.example\n"
+                     % msp["box"].services["microsoft"]["tenant"]["id"])
+    return path
+
+
+def test_two_tenants_in_one_run_each_run_their_own_steps(msp):
+    """customer_b names a tenant the emulator does not hold: it fails alone, customer_a's firewalls are set up."""
+    proc = play(msp, "setup.yml")
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output[-4000:]
-    assert "belong to more than one tenant or mailbox" in output, output[-4000:]
-    assert "mailoauth_tenant_id differs between group customer_a, group customer_b" in output
-    assert "mailoauth_mailbox differs" in output
-    assert "--limit customer_a, then --limit customer_b" in output
-    refusal = [line for line in output.splitlines() if "belong to more than one tenant" in line]
-    assert not any(OTHER_TENANT in line or "fabrikam" in line for line in refusal), "values are named, not shown"
+    assert "belong to more than one tenant" not in output
+    assert "Tenant %s: the tenant steps run here" % OTHER_TENANT in " ".join(output.split())
+    state = snapshot(msp["box"])["fleet"]
+    assert state["fw01"]["sets"] > 0 and state["fw02"]["sets"] > 0, output[-4000:]
+    assert state["fw03"]["sets"] == 0, "the failed tenant's firewall was written"
+
+
+@pytest.mark.parametrize("playbook", ["setup.yml", "rotate.yml", "verify.yml"])
+def test_firewalls_of_one_tenant_that_disagree_are_refused_before_any_change(msp, playbook):
+    path = make_customer_b_disagree(msp)
+    try:
+        before = snapshot(msp["box"])
+        proc = play(msp, playbook)
+        after = snapshot(msp["box"])
+    finally:
+        os.remove(path)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-4000:]
+    text = " ".join(output.split())
+    assert "The firewalls of the tenant %s disagree: mailoauth_mailbox differs between group customer_a, group " \
+           "customer_b" % msp["box"].services["microsoft"]["tenant"]["id"] in text, output[-4000:]
+    assert "nothing was changed" in text
+    refusal = [line for line in output.splitlines() if "disagree" in line]
+    assert not any("fabrikam" in line for line in refusal), "values are named, not shown"
     assert after == before, "a refused run changed the tenant or a firewall"
 
 
-def test_one_customer_at_a_time_is_not_refused(msp):
+def test_one_customer_at_a_time_still_runs(msp):
     proc = play(msp, "verify.yml", "--limit", "customer_a")
     output = proc.stdout + proc.stderr
-    assert "belong to more than one tenant" not in output
+    assert "disagree" not in output
     assert "TASK [Read the application, its consent and its secrets' expiry]" in output, output[-4000:]
