@@ -31,7 +31,8 @@ def _get(host_variables, name):
 
 def tenant_label(host_variables):
     """The tenant a firewall names: mailoauth_tenant_name, else mailoauth_tenant_id, else "default"."""
-    return str(_get(host_variables, "mailoauth_tenant_name") or _get(host_variables, "mailoauth_tenant_id") or "default")
+    label = _get(host_variables, "mailoauth_tenant_name") or _get(host_variables, "mailoauth_tenant_id")
+    return str(label or "default")
 
 
 def tenant_firewalls(hosts, hostvars, label):
