@@ -173,9 +173,12 @@ def test_setup_runs_each_tenant_once_and_gives_each_firewall_its_own_tenants_val
     assert_each_firewall_sends_only_as_its_own_tenant(msp)
 
 
-def test_second_setup_changes_nothing(msp):
+def test_second_setup_changes_nothing_and_check_mode_predicts_no_change(msp):
     before = fleet(msp)
     run = play(msp, "setup.yml")
+    assert run.rc == 0, run
+    assert run.changed() == 0, run
+    run = play(msp, "setup.yml", "--check", "--diff")
     assert run.rc == 0, run
     assert run.changed() == 0, run
     assert fleet(msp) == before

@@ -74,8 +74,8 @@ def ledger_row(state):
 
 def test_tenant_rows_group_the_firewalls_by_tenant_with_each_tenants_ledger():
     hostvars = {
-        "fw1": {"firewall_notification_result": {"changed": False}, "verify_ledger": [ledger_row("ok"),
-                                                                                       ledger_row("old secret")]},
+        "fw1": {"firewall_notification_result": {"changed": False},
+                "verify_ledger": [ledger_row("ok"), ledger_row("old secret")]},
         "fw2": {"firewall_notification_result": {"changed": False}},
         "fw3": {"firewall_notification_result": {"failed": True, "msg": "The tenant steps of the tenant tenant-b"}},
     }
