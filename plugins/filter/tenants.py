@@ -7,8 +7,8 @@
 
 A firewall's tenant is its mailoauth_tenant_name, else its mailoauth_tenant_id ("default" when neither is set: the
 AZURE_TENANT_ID environment variable then names it for every firewall). Each tenant's first firewall in the play is
-its lead: the tenant steps run once per tenant on the leads, with the lead's own group and host variables, and the
-other firewalls take the tenant's values from their lead. (An in-memory host per tenant, added with add_host, would
+its lead: the tenant steps run once per tenant on the leads (the group mailoauth_tenant_leads), with the lead's own
+group and host variables, and the lead hands the tenant's values to each of its firewalls. (An in-memory host per tenant, added with add_host, would
 be left out of the tenant play by --limit, which every partial run and AWX's relaunch on failed hosts uses.)
 """
 
@@ -36,9 +36,9 @@ def tenant_label(host_variables):
 
 
 def tenant_firewalls(hosts, hostvars, label):
-    """The hosts of ``hosts`` of the tenant ``label``: firewalls of the play by the label tasks/tenants.yml gave them
-    at the start (the tenant steps later set mailoauth_tenant_id to the tenant's GUID), the others by their inventory
-    variables."""
+    """The hosts of ``hosts`` of the tenant ``label``: a firewall that holds the fact mailoauth_tenant_label (its lead
+    set it in this run, after the tenant steps replaced the lead's mailoauth_tenant_id with the tenant's GUID) by that,
+    the others by their inventory variables."""
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError("tenant_firewalls needs hostvars")
     return [host for host in hosts
