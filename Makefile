@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 .PRECIOUS: .venv-core-%/.installed
 
 .PHONY: all venv collection demo test sanity sanity-tree lint ee-context units integration bench bench-latency \
-	bench-scale bench-sliced sandbox-start sandbox-stop clean test-matrix
+	bench-scale bench-sliced bench-tenants sandbox-start sandbox-stop clean test-matrix
 
 all: test
 
@@ -136,6 +136,10 @@ bench-scale: collection
 # The AWX workflows at 1,000 firewalls, push in 1 and in 4 slices (bench/README.md): figures only, minutes.
 bench-sliced: collection
 	$(BIN)/python bench/sliced.py --firewalls 1000 --slices 1 4 --json bench/results/sliced.json
+
+# An MSP's 500 firewalls in 20 tenants against the same 500 in one tenant (bench/README.md): figures only, minutes.
+bench-tenants: collection
+	$(BIN)/python bench/tenants.py --firewalls 500 --tenants 20 --forks 10 --json bench/results/tenants.json
 
 sandbox-start: collection
 	$(BIN)/python -m tests.sandbox start

@@ -3,6 +3,7 @@
 Used by `make demo` and by the end-to-end tests, so both run the playbooks exactly as a user would.
 """
 
+import json
 import os
 import secrets
 import sys
@@ -64,3 +65,63 @@ def write_inventory(box, workdir):
     browser = "%s -m tests.sandbox.browser --user %s --password-file %s --ca-file %s %%s" % (
         sys.executable, ms["mailbox"]["upn"], browser_password, box.ca_file)
     return inventory, password_file, browser
+
+
+# The sign-in "browser" for many mailboxes: signs in as the mailbox the sign-in URL's login_hint names.
+MSP_BROWSER_SCRIPT = """\
+import json, subprocess, sys, urllib.parse
+url = sys.argv[1]
+hint = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["login_hint"][0].lower()
+with open(%(users)r, encoding="utf-8") as handle:
+    password_file = json.load(handle)[hint]
+sys.exit(subprocess.call([sys.executable, "-m", "tests.sandbox.browser", "--user", hint, "--password-file",
+                          password_file, "--ca-file", %(ca)r, url], cwd=%(repo)r))
+"""
+
+
+def write_msp_inventory(box, workdir, customers):
+    """An MSP's inventory, as the README's MSP example: every customer a group under ``firewalls`` with its own
+    tenant, mailbox, automation identity and credentials file in the group's group_vars (MSP model 1, an app per
+    tenant).
+
+    ``customers``: {group name: (index into ``box.tenants``, [firewalls from box.services["sfos"]["firewalls"]])}.
+    Returns (inventory directory, vault password file, browser command): the browser signs in as whichever
+    customer's mailbox the sign-in URL names.
+    """
+    inventory, password_file, dummy = write_inventory(box, workdir)
+    with open(password_file, encoding="utf-8") as handle:
+        vault = VaultLib([("default", VaultSecret(handle.read().encode("utf-8")))])
+    with open(os.path.join(inventory, "hosts.yml"), "w", encoding="utf-8") as handle:
+        handle.write("firewalls:\n  children:\n")
+        for customer, (dummy, firewalls) in customers.items():
+            handle.write("    %s:\n      hosts:\n" % customer)
+            for fw in firewalls:
+                handle.write("        %s: {sfos_host: %s, sfos_port: %d}\n" % (fw["name"], fw["host"], fw["port"]))
+    users = {}
+    for customer, (index, dummy) in customers.items():
+        seed = box.tenants[index]
+        group_vars = os.path.join(inventory, "group_vars", customer)
+        os.makedirs(group_vars, exist_ok=True)
+        with open(os.path.join(group_vars, "tenant.yml"), "w", encoding="utf-8") as handle:
+            handle.write(
+                "mailoauth_tenant_id: %s\nmailoauth_mailbox: %s\nmailoauth_firewall_group: %s\n"
+                "firewall_notification_recipients:\n  - soc@%s\n"
+                "mailoauth_automation_client_id: %s\nmailoauth_automation_client_secret: %s"
+                "mailoauth_credentials_file: %s\n" % (
+                    seed["tenant"]["id"], seed["mailbox"]["upn"], customer, seed["tenant"]["domain"],
+                    seed["automation_app"]["client_id"], vaulted(vault, seed["automation_app"]["client_secret"]),
+                    os.path.join(group_vars, "mailoauth_credentials.yml")))
+        mailbox_password = os.path.join(workdir, "mailbox-password-%s" % customer)
+        with open(os.open(mailbox_password, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                  encoding="utf-8") as handle:
+            handle.write(seed["mailbox"]["password"])
+        users[seed["mailbox"]["upn"].lower()] = mailbox_password
+    users_file = os.path.join(workdir, "browser-users.json")
+    with open(users_file, "w", encoding="utf-8") as handle:
+        json.dump(users, handle)
+    script = os.path.join(workdir, "msp-browser.py")
+    with open(script, "w", encoding="utf-8") as handle:
+        handle.write(MSP_BROWSER_SCRIPT % {"users": users_file, "ca": box.ca_file,
+                                           "repo": os.path.dirname(os.path.dirname(os.path.dirname(
+                                               os.path.abspath(__file__))))})
+    return inventory, password_file, "%s %s %%s" % (sys.executable, script)
