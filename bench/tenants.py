@@ -206,12 +206,18 @@ def bench_case(box, case, tenants, forks, root):
 
 
 def ratios(report):
+    """msp / one per phase, and the cost split: each extra tenant's (msp - one) / (T - 1) against one firewall's
+    (one / N, which holds one tenant's steps too, so an upper bound)."""
     runs = {(case["case"], run["phase"]): run for case in report["cases"] for run in case["runs"]}
     table = {}
     for phase, dummy in PHASES:
         msp, one = runs.get(("msp", phase)), runs.get(("one", phase))
         if msp and one:
             table[phase] = {key: round(msp[key] / one[key], 2) if one[key] else None for key in MEASURED}
+            for key in ("wall_s", "cpu_s"):
+                table[phase]["per_tenant_%s" % key] = round((msp[key] - one[key]) / max(report["tenants"] - 1, 1), 2)
+                table[phase]["per_firewall_%s" % key.replace("_s", "_ms")] = round(
+                    1000 * one[key] / report["firewalls"], 1)
     return table
 
 
