@@ -14,8 +14,8 @@ measured as bench/fleet.py measures (wall time, CPU of the ansible-playbook tree
 RSS), and prints the msp / one ratios. Any of these fails the benchmark (exit status 1): a failed run or host, a
 firewall whose client ID, secret, refresh token or mailbox is not its own tenant's (read from the emulator's
 /_sandbox/state on each firewall's port, against the tenant's app in the emulator and its credentials file), a
-second setup with changed != 0, SMTP logins (the emulator's records, from verify's XOAUTH2 checks) that are not
-exactly each tenant's own mailbox in its own tenant, or a secret in the output. See bench/README.md.
+second setup with changed != 0, SMTP logins during the case (the emulator's records of the refresh token role's and
+verify's XOAUTH2 proofs) that are not exactly each tenant's own mailbox in its own tenant, or a secret in the output. See bench/README.md.
 """
 
 import argparse
@@ -103,7 +103,7 @@ def fleet_problems(box, customers, inventory, password_file):
 
 
 def smtp_problems(box, customers, logins):
-    """verify's XOAUTH2 logins: exactly each tenant's own mailbox, in its own tenant."""
+    """The case's XOAUTH2 logins (setup's and verify's proofs): exactly each tenant's own mailbox, in its own tenant."""
     expected = {(box.tenants[index]["mailbox"]["upn"].lower(), box.tenants[index]["tenant"]["id"])
                 for index, dummy in customers.values()}
     seen = {(entry["mailbox"].lower(), entry["tenant"]) for entry in logins}
