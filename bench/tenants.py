@@ -15,7 +15,8 @@ RSS), and prints the msp / one ratios. Any of these fails the benchmark (exit st
 firewall whose client ID, secret, refresh token or mailbox is not its own tenant's (read from the emulator's
 /_sandbox/state on each firewall's port, against the tenant's app in the emulator and its credentials file), a
 second setup with changed != 0, SMTP logins during the case (the emulator's records of the refresh token role's and
-verify's XOAUTH2 proofs) that are not exactly each tenant's own mailbox in its own tenant, or a secret in the output. See bench/README.md.
+verify's XOAUTH2 proofs) that are not exactly each tenant's own mailbox in its own tenant, or a secret in the
+output. See bench/README.md.
 """
 
 import argparse
@@ -150,7 +151,8 @@ def run_problems(phase, measured, recap, firewalls):
     changed = sum(row["changed"] for row in recap.values())
     measured["changed"] = changed
     if phase == "setup" and any(row["changed"] == 0 for row in recap.values()):
-        problems.append("setup changed nothing on %d firewalls" % sum(1 for row in recap.values() if not row["changed"]))
+        unchanged = sum(1 for row in recap.values() if not row["changed"])
+        problems.append("setup changed nothing on %d firewalls" % unchanged)
     if phase == "setup_again" and changed:
         problems.append("changed=%d, expected 0" % changed)
     return problems
@@ -199,7 +201,8 @@ def bench_case(box, case, tenants, forks, root):
             measured["load_before"], measured["changed"]), flush=True)
         if measured["rc"] != 0:
             break
-    result["problems"] += ["%s: %s" % (case, p) for p in smtp_problems(box, customers, box.smtp_logins()[logins_before:])]
+    logins = box.smtp_logins()[logins_before:]
+    result["problems"] += ["%s: %s" % (case, problem) for problem in smtp_problems(box, customers, logins)]
     if any(secret in output for secret in held_secrets for output in outputs):
         result["problems"].append("%s: a client secret or refresh token appears in the output" % case)
     return result
