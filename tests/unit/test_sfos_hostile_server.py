@@ -10,17 +10,14 @@ Covered elsewhere: replies over the cap that arrive whole (test_xml_hostile.py::
 password[server-too-slow]).
 """
 
-import socket
-import ssl
-import threading
 import time
 import tracemalloc
 
 import pytest
-import trustme
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils._sfos_xml import MAX_REPLY_BYTES, SfosError
 from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import SfosClient
+from tests.unit.conftest import SocketServer, server_context
 
 PASSWORD = "fw-password-3e9a"
 TIMEOUT = 5
@@ -71,26 +68,15 @@ def drip_headers(conn, server):
     drip(conn, server, b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nX-Padding: " + b"p" * 100)
 
 
-class HostileServer:
+class HostileServer(SocketServer):
     """Accepts TLS connections on 127.0.0.1, reads one request, then runs ``behaviour(conn, server)``."""
 
     def __init__(self, ca, behaviour):
         self.behaviour = behaviour
         self.sent = 0
         self.give_up_at = time.monotonic() + SERVER_GIVES_UP_AFTER
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ca.issue_cert("127.0.0.1").configure_cert(self.context)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                raw, dummy = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+        self.context = server_context(ca)
+        super().__init__(self._serve)
 
     def _serve(self, raw):
         try:
@@ -105,26 +91,8 @@ class HostileServer:
         except OSError:  # the client hung up: what it should do
             return
 
-    def close(self):
-        self.listener.close()
 
-
-@pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_file(ca, tmp_path):
-    path = str(tmp_path / "ca.pem")
-    ca.cert_pem.write_to_path(path)
-    return path
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_environment(monkeypatch):
-    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_environment")
 
 
 # (server behaviour, error code, words in the message)

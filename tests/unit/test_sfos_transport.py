@@ -11,7 +11,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 
 import pytest
 import trustme
@@ -22,9 +21,9 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils.sfos import SfosC
 from tests.sandbox._http import start_in_thread
 from tests.sandbox.sfos.app import FirewallApp, FirewallServer
 from tests.sandbox.sfos.state import Firewall
+from tests.unit.conftest import SocketServer, server_context
 
 PASSWORD = "fw-password-7d1c"
-PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy")
 
 
 class CountingServer(FirewallServer):
@@ -39,22 +38,12 @@ class CountingServer(FirewallServer):
         super().finish_request(request, client_address)
 
 
-class ConnectProxy:
+class ConnectProxy(SocketServer):
     """An HTTP proxy that only tunnels (CONNECT), recording each target."""
 
     def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
         self.targets = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, dummy = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+        super().__init__(self._tunnel)
 
     def _tunnel(self, client):
         with client:
@@ -88,33 +77,14 @@ class ConnectProxy:
                 if not data:
                     return
 
-    def close(self):
-        self.listener.close()
 
-
-@pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_file(ca, tmp_path):
-    path = str(tmp_path / "ca.pem")
-    ca.cert_pem.write_to_path(path)
-    return path
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_environment(monkeypatch):
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_environment")
 
 
 def serve(ca, host="127.0.0.1", family=socket.AF_INET):
     """The SFOS emulator over TLS on host; yields (firewall state, server)."""
     firewall = Firewall("fw01", PASSWORD, "2200.1")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert(host).configure_cert(context)
+    context = server_context(ca, host)
     server_class = type("Server", (CountingServer,), {"address_family": family})
     server = server_class(FirewallApp(firewall), ssl_context=context, host=host)
     stop = start_in_thread([server])
@@ -252,9 +222,7 @@ def test_ipv6_address_is_verified(ca, ca_file, host):
 
 def test_certificate_for_another_address_is_refused(ca, ca_file):
     firewall = Firewall("fw01", PASSWORD, "2200.1")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.2").configure_cert(context)
-    server = CountingServer(FirewallApp(firewall), ssl_context=context)
+    server = CountingServer(FirewallApp(firewall), ssl_context=server_context(ca, "127.0.0.2"))
     stop = start_in_thread([server])
     client = client_for(server, ca_file)
     try:
