@@ -1,4 +1,4 @@
-"""The AWX workflows of extensions/awx/configure_awx.yml at 1,000 firewalls, run the way AWX runs them.
+"""The AWX workflows of extensions/awx/configure_awx.yml across a fleet, run the way AWX runs them.
 
 tests/integration/awx_emulation.py plays AWX: the templates configure_awx.yml created, each job a real ansible-playbook
 with the inventory AWX would hand it (a sliced job sees only its slice), its credentials injected, and one fact cache
@@ -6,7 +6,10 @@ for all jobs. The workflows run tenant -> push in K=4 concurrent slices -> retir
 each firewall stores, the app's secrets in the Graph emulator, and whether what a firewall stores redeems at the token
 endpoint as the firewall would redeem it.
 
-    .venv/bin/python -m pytest tests/integration/test_awx_workflow.py -m fleet
+make test runs it at 40 firewalls (10 per slice): every assertion counts the whole fleet, so the number changes no
+case, and 1,000 would cost make test minutes of CPU. At 1,000, as in issue 13 (and with figures: make bench-sliced):
+
+    AWX_WORKFLOW_FIREWALLS=1000 .venv/bin/python -m pytest tests/integration/test_awx_workflow.py -m fleet
 """
 
 import collections
@@ -20,10 +23,10 @@ from tests.integration.test_playbooks import firewall_state, our_app, redeem_as_
 from tests.sandbox.browser import sign_in
 from tests.sandbox.client import Sandbox
 
-# Minutes on 2 idle cores (bench/README.md, "Sliced workflow"); far more when the machine is shared.
+# At 1,000: minutes on 2 idle cores (bench/README.md, "Sliced workflow"); far more when the machine is shared.
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(2400)]
 
-FIREWALLS = 1000
+FIREWALLS = int(os.environ.get("AWX_WORKFLOW_FIREWALLS", "40"))
 SLICES = 4
 FAILING_SLICE = 3
 MAIL_CREDENTIAL = "mailoauth mail app"
