@@ -111,10 +111,11 @@ ee-context: venv
 units: collection
 	$(BIN)/python -m pytest tests/unit
 
-# The integration tests mostly wait on the emulators and ansible-playbook start-ups: two workers, one file each.
+# Two workers, a test file at a time each (module fixtures: one sandbox per file), the longest files first
+# (LONGEST_FIRST in tests/integration/conftest.py; --no-loadscope-reorder keeps that order).
 INTEGRATION_WORKERS ?= 2
 integration: collection
-	$(BIN)/python -m pytest -n $(INTEGRATION_WORKERS) --dist loadfile tests/integration
+	$(BIN)/python -m pytest -n $(INTEGRATION_WORKERS) --dist loadfile --no-loadscope-reorder tests/integration
 
 demo: collection
 	$(BIN)/python -m tests.demo

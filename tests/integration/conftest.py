@@ -17,6 +17,31 @@ RECAP = re.compile(
 )
 
 
+# The files that take longest, longest first (make integration, 2 cores). make integration hands test files to its
+# workers in collection order (pytest-xdist --dist loadfile --no-loadscope-reorder), so these start first and no long
+# file starts last, alone on one worker while the other has nothing left to do.
+LONGEST_FIRST = [
+    "test_reliability_faults.py",
+    "test_playbooks.py",
+    "test_secret_lifecycle.py",
+    "test_entra_modules.py",
+    "test_secret_lifecycle_kill_rotate.py",
+    "test_secret_lifecycle_kill_setup.py",
+    "test_entra_role.py",
+    "test_fresh_tenant.py",
+    "test_awx_workflow.py",
+    "test_bootstrap.py",
+    "test_awx_jobs.py",
+    "test_refresh_token.py",
+]
+
+
+def pytest_collection_modifyitems(items):
+    """Longest files first (LONGEST_FIRST), every other file after them in the order pytest collected it."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 class PlaybookRun:
     def __init__(self, args, proc):
         self.args = args
