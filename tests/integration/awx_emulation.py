@@ -1,7 +1,7 @@
 """Runs the job templates and workflows that extensions/awx/configure_awx.yml creates, the way AWX runs them.
 
 There is no AWX here, so this module plays its part and nothing more; every job is a real ansible-playbook run:
-- configure_awx.yml runs first against the awx.awx stand-in (tests/integration/awx_mock), and the job templates and
+- configure_awx.yml runs first against the awx.awx stand-in (tests/integration/awx_stand_in), and the job templates and
   workflows it recorded are what gets launched: playbook, extra vars, credentials, slice count, forks.
 - Inventory: AWX hands each job an inventory script (awx/main/models/inventory.py ``get_script_data``): enabled
   hosts ordered by name, and for slice i of K only ``hosts[i-1::K]``, with every group cut down to those hosts.
@@ -30,7 +30,7 @@ import yaml
 
 from tests.integration.conftest import BIN, COLLECTIONS_PATH, REPO_ROOT, PlaybookRun
 
-MOCK_COLLECTIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_mock")
+STAND_IN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_stand_in")
 CONFIGURE = os.path.join(REPO_ROOT, "extensions", "awx", "configure_awx.yml")
 CREDENTIAL_TYPES = os.path.join(REPO_ROOT, "extensions", "awx", "credential_types")
 CACHE_KEY_PREFIX = "s1_"  # ansible-core 2.19's fact cache key: schema 1
@@ -45,7 +45,7 @@ def base_env(workdir, ca_file):
            if not name.startswith(("ANSIBLE_", "AZURE_")) and name not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     env.update({
         "ANSIBLE_CONFIG": config,
-        "ANSIBLE_COLLECTIONS_PATH": MOCK_COLLECTIONS + os.pathsep + COLLECTIONS_PATH,
+        "ANSIBLE_COLLECTIONS_PATH": STAND_IN + os.pathsep + COLLECTIONS_PATH,
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
@@ -62,7 +62,7 @@ def configure(workdir, env, *extra_args):
     if os.path.exists(record):
         os.unlink(record)
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), CONFIGURE] + list(extra_args), cwd=REPO_ROOT,
-                          env=dict(env, MOCK_AWX_RECORD=record), capture_output=True, text=True, timeout=300,
+                          env=dict(env, AWX_STAND_IN_RECORD=record), capture_output=True, text=True, timeout=300,
                           check=False)
     if proc.returncode != 0:
         raise AssertionError("configure_awx.yml failed:\n" + proc.stdout[-5000:] + proc.stderr[-3000:])
@@ -154,12 +154,15 @@ class Awx:
         return script
 
     def credential_inputs(self, name):
+        """A credential's type and inputs: as the test created it, or as the last job's write-back replaced them."""
         type_name, inputs = self.credentials[name]
-        inputs = dict(inputs)
         if os.path.exists(self.credential_store):
             with open(self.credential_store, encoding="utf-8") as handle:
-                inputs.update(json.load(handle).get(name, {}))
-        return type_name, inputs
+                stored = json.load(handle).get(name)
+            if stored:
+                assert stored["credential_type"] == type_name, stored["credential_type"]
+                return type_name, dict(stored["inputs"])
+        return type_name, dict(inputs)
 
     def injected(self, credential_names):
         """(env, extra vars) of a job's credentials, rendered from their credential types' injectors."""
@@ -202,7 +205,7 @@ class Awx:
         env = dict(self.env, **cred_env)
         env.update({"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": self.fact_cache,
                     "ANSIBLE_LOCAL_TEMP": os.path.join(job_dir, "tmp"),
-                    "MOCK_AWX_CREDENTIALS": self.credential_store})
+                    "AWX_STAND_IN_DATABASE": self.credential_store})
         out = open(os.path.join(job_dir, "stdout"), "w+", encoding="utf-8")  # pylint: disable=consider-using-with
         err = open(os.path.join(job_dir, "stderr"), "w+", encoding="utf-8")  # pylint: disable=consider-using-with
         proc = subprocess.Popen(cmd, cwd=job_dir, env=env, stdin=subprocess.DEVNULL,  # pylint: disable=consider-using-with

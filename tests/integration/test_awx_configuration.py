@@ -1,40 +1,24 @@
-"""extensions/awx/configure_awx.yml run against a stand-in for awx.awx (tests/integration/awx_mock).
+"""extensions/awx/configure_awx.yml run against a stand-in for awx.awx (tests/integration/awx_stand_in).
 
 The stand-in validates each module's options as awx.awx documents them and records what it was given; the tests read
 that record: which templates exist, what each runs and with which credentials, how the workflow's nodes are linked,
 and what the schedules say. That the workflow works is test_awx_workflow.py's part.
 """
 
-import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from tests.integration.conftest import BIN, COLLECTIONS_PATH, REPO_ROOT
-
-MOCK_COLLECTIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_mock")
-PLAYBOOK = os.path.join(REPO_ROOT, "extensions", "awx", "configure_awx.yml")
+from tests.integration.awx_emulation import base_env
+from tests.integration.awx_emulation import configure as awx_configure
+from tests.integration.conftest import REPO_ROOT
 
 
 def configure(tmp_path, *extra):
-    record = tmp_path / "record.jsonl"
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=MOCK_COLLECTIONS + os.pathsep + COLLECTIONS_PATH,
-               MOCK_AWX_RECORD=str(record), ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"), PATH=BIN + os.pathsep + os.environ["PATH"])
-    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), PLAYBOOK] + list(extra), cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
-    created = {}
-    for line in record.read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
-        # A second call for the same object (credentials attached afterwards) updates what it sets.
-        known = created.setdefault(entry["resource"], {}).setdefault(entry["params"]["name"], {})
-        known.update({key: value for key, value in entry["params"].items() if value is not None})
-    return created
+    env = dict(base_env(str(tmp_path), ""), ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"))
+    return awx_configure(str(tmp_path), env, *extra)
 
 
 @pytest.fixture(scope="module")
