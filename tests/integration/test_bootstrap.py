@@ -23,10 +23,13 @@ RECIPIENT_ADMINISTRATOR = "31392ffb-586c-42d1-9346-e59415a2cc4e"
 
 @pytest.fixture
 def microsoft(sandbox):
+    """The session's tenant back at its seed, before and after: these tests take permissions from the automation app
+    that the files after them in the session need."""
     ms = sandbox.services["microsoft"]
     sandbox.control(ms["login_url"], "reset", "POST")
     sandbox.control(ms["login_url"], "config", "POST", {"device_code_interval_seconds": 1})
-    return ms
+    yield ms
+    sandbox.control(ms["login_url"], "reset", "POST")
 
 
 @pytest.fixture
