@@ -31,7 +31,8 @@ READ_ONLY = {"assert", "debug", "fail", "meta", "set_fact", "stat", "include_rol
 # The task ansible-core adds in front of a role with an argument spec (meta/argument_specs.yml).
 ARGUMENT_SPEC_TASK = re.compile(r"^Validating arguments against arg spec ")
 NOT_A_MODULE = set(Task.fattributes) | {"block", "rescue", "always", "local_action"}
-TASK_LINE = re.compile(r"^TASK \[(?:(?P<role>[^\]]*?) : )?(?P<name>.*)\] \**$")
+# A handler starts the same way; none is in the YAML scanned, so it counts as a task that can write.
+TASK_LINE = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?:(?P<role>[^\]]*?) : )?(?P<name>.*)\] \**$")
 RESULT_LINE = re.compile(r"^(?P<status>ok|changed|skipping|included|fatal|failed): ")
 
 
