@@ -24,6 +24,7 @@ LONGEST_FIRST = [
     "test_reliability_faults.py",
     "test_playbooks.py",
     "test_secret_lifecycle.py",
+    "test_many_tenants.py",
     "test_entra_modules.py",
     "test_secret_lifecycle_kill_rotate.py",
     "test_secret_lifecycle_kill_setup.py",

@@ -4,7 +4,7 @@ hosts outside a --limit), verify failing on a stranded or unrecorded firewall, r
 persistent fact cache, --check changing nothing, and rotate leaving the app's redirect URIs as setup registered them.
 
 A failed firewall during rotation: test_playbooks.py::test_rotate_keeps_the_old_secret_while_a_firewall_fails_then_
-completes. Runs killed at every task: test_secret_lifecycle_kill.py.
+completes. Runs killed at every task: test_secret_lifecycle_kill_setup.py and _kill_rotate.py.
 """
 
 import json
