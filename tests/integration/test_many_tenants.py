@@ -25,24 +25,11 @@ import pytest
 
 from tests.integration.conftest import BIN, COLLECTIONS_PATH, REPO_ROOT, PlaybookRun
 from tests.sandbox.client import Sandbox
-from tests.sandbox.inventory import fact_cache_env, vaulted, write_inventory
-
-from ansible.parsing.vault import VaultLib, VaultSecret
+from tests.sandbox.inventory import fact_cache_env, write_msp_inventory
 
 CUSTOMERS = ("customer_a", "customer_b", "customer_c")
 PER_CUSTOMER = 3
 APP_UNIQUE_NAME = "sophos-firewall-notifications"
-
-# A browser for three mailboxes: signs in as the mailbox the sign-in URL's login_hint names.
-BROWSER_SCRIPT = """\
-import json, subprocess, sys, urllib.parse
-url = sys.argv[1]
-hint = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["login_hint"][0].lower()
-with open(%(users)r, encoding="utf-8") as handle:
-    password_file = json.load(handle)[hint]
-sys.exit(subprocess.call([sys.executable, "-m", "tests.sandbox.browser", "--user", hint, "--password-file",
-                          password_file, "--ca-file", %(ca)r, url], cwd=%(repo)r))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -50,37 +37,12 @@ def msp(tmp_path_factory):
     box = Sandbox.start(str(tmp_path_factory.mktemp("msp-sandbox")), firewalls=len(CUSTOMERS) * PER_CUSTOMER,
                         options={"microsoft": {"tenants": len(CUSTOMERS)}})
     workdir = tmp_path_factory.mktemp("msp")
-    inventory, password_file, dummy = write_inventory(box, str(workdir))
-    with open(password_file, encoding="utf-8") as handle:
-        vault = VaultLib([("default", VaultSecret(handle.read().encode("utf-8")))])
     firewalls = box.services["sfos"]["firewalls"]
     members = {customer: firewalls[i * PER_CUSTOMER:(i + 1) * PER_CUSTOMER] for i, customer in enumerate(CUSTOMERS)}
-    lines = ["firewalls:", "  children:"]
-    for customer, fws in members.items():
-        lines += ["    %s:" % customer, "      hosts:"]
-        lines += ["        %s: {sfos_host: %s, sfos_port: %d}" % (fw["name"], fw["host"], fw["port"]) for fw in fws]
-    (workdir / "inventory" / "hosts.yml").write_text("\n".join(lines) + "\n")
-    users = {}
-    for index, customer in enumerate(CUSTOMERS):
-        seed = box.tenants[index]
-        group_vars = workdir / "inventory" / "group_vars" / customer
-        group_vars.mkdir()
-        (group_vars / "tenant.yml").write_text(
-            "mailoauth_tenant_id: %s\nmailoauth_mailbox: %s\nmailoauth_firewall_group: %s\n"
-            "mailoauth_automation_client_id: %s\nmailoauth_automation_client_secret: %s"
-            "mailoauth_credentials_file: %s\n" % (
-                seed["tenant"]["id"], seed["mailbox"]["upn"], customer, seed["automation_app"]["client_id"],
-                vaulted(vault, seed["automation_app"]["client_secret"]), group_vars / "mailoauth_credentials.yml"))
-        mailbox_password = workdir / ("mailbox-password-%d" % index)
-        mailbox_password.write_text(seed["mailbox"]["password"])
-        mailbox_password.chmod(0o600)
-        users[seed["mailbox"]["upn"].lower()] = str(mailbox_password)
-    (workdir / "browser-users.json").write_text(json.dumps(users))
-    script = workdir / "browser.py"
-    script.write_text(BROWSER_SCRIPT % {"users": str(workdir / "browser-users.json"), "ca": box.ca_file,
-                                        "repo": REPO_ROOT})
+    inventory, password_file, browser = write_msp_inventory(
+        box, str(workdir), {customer: (index, members[customer]) for index, customer in enumerate(CUSTOMERS)})
     yield {"box": box, "inventory": inventory, "password_file": password_file, "workdir": workdir,
-           "browser": "%s %s %%s" % (sys.executable, script), "members": members}
+           "browser": browser, "members": members}
     box.stop()
 
 
