@@ -28,35 +28,9 @@ REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, REPO_ROOT)
 
 # pylint: disable=wrong-import-position
-from tests.integration.awx_emulation import Awx, base_env, configure  # noqa: E402
+from tests.integration.awx_emulation import MAIL_CREDENTIAL, sandbox_awx  # noqa: E402
 from tests.sandbox.browser import sign_in  # noqa: E402
 from tests.sandbox.client import Sandbox  # noqa: E402
-
-MAIL_CREDENTIAL = "mailoauth mail app"
-
-
-def awx_for(box, workdir, slices):
-    env = base_env(workdir, box.ca_file)
-    created = configure(workdir, env, "-e", "awx_fleet_slice_count=%d" % slices, "-e", "awx_firewall_credential=")
-    ms, smtp = box.services["microsoft"], box.services["smtp"]
-    inventory = {
-        "vars": {"mailoauth_authority_host": ms["login_url"], "mailoauth_graph_endpoint": ms["graph_url"],
-                 "mailoauth_exchange_endpoint": ms["exchange_url"], "mailoauth_smtp_host": smtp["host"],
-                 "mailoauth_smtp_port": smtp["port"], "mailoauth_ca_path": box.ca_file,
-                 "mailoauth_tenant_id": ms["tenant"]["id"], "mailoauth_mailbox": ms["mailbox"]["upn"]},
-        "groups": {"firewalls": {
-            "vars": {"ansible_connection": "local", "sfos_ca_path": box.ca_file,
-                     "firewall_notification_recipients": ["soc@" + ms["tenant"]["domain"]]},
-            "hosts": {fw["name"]: {"sfos_host": fw["host"], "sfos_port": fw["port"], "sfos_username": fw["username"],
-                                   "sfos_password": fw["password"]} for fw in box.services["sfos"]["firewalls"]}}}}
-    credentials = {
-        "mailoauth automation app": ("Microsoft Entra automation app (mailoauth.sophos)", {
-            "tenant_id": ms["tenant"]["id"], "client_id": ms["automation_app"]["client_id"],
-            "client_secret": ms["automation_app"]["client_secret"], "cloud": "public"}),
-        MAIL_CREDENTIAL: ("Sophos notification OAuth 2.0 (mailoauth.sophos)", {}),
-        "mailoauth controller API": ("Red Hat Ansible Automation Platform", {}),
-    }
-    return Awx(workdir, env, created, inventory, credentials)
 
 
 def measured_workflow(awx, name, extra_vars=None):
@@ -107,7 +81,7 @@ def bench_slices(count, slices, keep):
     box = Sandbox.start(os.path.join(workdir, "sandbox"), firewalls=count, timeout=120.0)
     result = {"firewalls": count, "slices": slices, "workflows": {}, "problems": [], "work_dir": workdir}
     try:
-        awx = awx_for(box, workdir, slices)
+        awx = sandbox_awx(box, workdir, slices)
         first = awx.workflow("rollout")  # stops at the sign-in URL, as the first AWX launch does
         urls = [word.strip("'\",") for word in first["tenant"].output.split() if "/oauth2/v2.0/authorize?" in word]
         if not urls:

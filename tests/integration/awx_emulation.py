@@ -76,6 +76,36 @@ def configure(workdir, env, *extra_args):
     return created
 
 
+MAIL_CREDENTIAL = "mailoauth mail app"
+
+
+def sandbox_awx(box, workdir, slices):
+    """An Awx for the sandbox's fleet and tenant, configured by configure_awx.yml with ``slices`` push slices: the
+    endpoints as inventory variables, each firewall's own API password as host variables (so no SFOS credential),
+    the automation app as its credential and an empty mail-app credential for the jobs to write back to."""
+    env = base_env(workdir, box.ca_file)
+    created = configure(workdir, env, "-e", "awx_fleet_slice_count=%d" % slices, "-e", "awx_firewall_credential=")
+    ms, smtp = box.services["microsoft"], box.services["smtp"]
+    inventory = {
+        "vars": {"mailoauth_authority_host": ms["login_url"], "mailoauth_graph_endpoint": ms["graph_url"],
+                 "mailoauth_exchange_endpoint": ms["exchange_url"], "mailoauth_smtp_host": smtp["host"],
+                 "mailoauth_smtp_port": smtp["port"], "mailoauth_ca_path": box.ca_file,
+                 "mailoauth_tenant_id": ms["tenant"]["id"], "mailoauth_mailbox": ms["mailbox"]["upn"]},
+        "groups": {"firewalls": {
+            "vars": {"ansible_connection": "local", "sfos_ca_path": box.ca_file,
+                     "firewall_notification_recipients": ["soc@" + ms["tenant"]["domain"]]},
+            "hosts": {fw["name"]: {"sfos_host": fw["host"], "sfos_port": fw["port"], "sfos_username": fw["username"],
+                                   "sfos_password": fw["password"]} for fw in box.services["sfos"]["firewalls"]}}}}
+    credentials = {
+        "mailoauth automation app": ("Microsoft Entra automation app (mailoauth.sophos)", {
+            "tenant_id": ms["tenant"]["id"], "client_id": ms["automation_app"]["client_id"],
+            "client_secret": ms["automation_app"]["client_secret"], "cloud": "public"}),
+        MAIL_CREDENTIAL: ("Sophos notification OAuth 2.0 (mailoauth.sophos)", {}),
+        "mailoauth controller API": ("Red Hat Ansible Automation Platform", {}),
+    }
+    return Awx(workdir, env, created, inventory, credentials)
+
+
 def slice_hosts(hosts, slice_number, slice_count):
     """AWX's slice: enabled hosts ordered by name, then every slice_count-th from slice_number - 1."""
     ordered = sorted(hosts)

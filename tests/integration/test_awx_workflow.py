@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from tests.integration.awx_emulation import Awx, base_env, configure, slice_hosts
+from tests.integration.awx_emulation import MAIL_CREDENTIAL, sandbox_awx, slice_hosts
 from tests.integration.test_playbooks import firewall_state, our_app, redeem_as_firewall, tenant
 from tests.sandbox.browser import sign_in
 from tests.sandbox.client import Sandbox
@@ -29,7 +29,6 @@ pytestmark = [pytest.mark.fleet, pytest.mark.timeout(2400)]
 FIREWALLS = int(os.environ.get("AWX_WORKFLOW_FIREWALLS", "40"))
 SLICES = 4
 FAILING_SLICE = 3
-MAIL_CREDENTIAL = "mailoauth mail app"
 
 
 @pytest.fixture(scope="module")
@@ -37,30 +36,8 @@ def fleet(tmp_path_factory):
     box = Sandbox.start(str(tmp_path_factory.mktemp("awx-sandbox")), firewalls=FIREWALLS, timeout=120.0)
     workdir = str(tmp_path_factory.mktemp("awx"))
     try:
-        env = base_env(workdir, box.ca_file)
-        # Each emulated firewall has its own API password, so they are host variables, not an SFOS credential.
-        created = configure(workdir, env, "-e", "awx_fleet_slice_count=%d" % SLICES, "-e", "awx_firewall_credential=")
-        ms, smtp = box.services["microsoft"], box.services["smtp"]
+        awx = sandbox_awx(box, workdir, SLICES)
         firewalls = box.services["sfos"]["firewalls"]
-        inventory = {
-            "vars": {"mailoauth_authority_host": ms["login_url"], "mailoauth_graph_endpoint": ms["graph_url"],
-                     "mailoauth_exchange_endpoint": ms["exchange_url"], "mailoauth_smtp_host": smtp["host"],
-                     "mailoauth_smtp_port": smtp["port"], "mailoauth_ca_path": box.ca_file,
-                     "mailoauth_tenant_id": ms["tenant"]["id"], "mailoauth_mailbox": ms["mailbox"]["upn"]},
-            "groups": {"firewalls": {
-                "vars": {"ansible_connection": "local", "sfos_ca_path": box.ca_file,
-                         "firewall_notification_recipients": ["soc@" + ms["tenant"]["domain"]]},
-                "hosts": {fw["name"]: {"sfos_host": fw["host"], "sfos_port": fw["port"],
-                                       "sfos_username": fw["username"], "sfos_password": fw["password"]}
-                          for fw in firewalls}}}}
-        credentials = {
-            "mailoauth automation app": ("Microsoft Entra automation app (mailoauth.sophos)", {
-                "tenant_id": ms["tenant"]["id"], "client_id": ms["automation_app"]["client_id"],
-                "client_secret": ms["automation_app"]["client_secret"], "cloud": "public"}),
-            MAIL_CREDENTIAL: ("Sophos notification OAuth 2.0 (mailoauth.sophos)", {}),
-            "mailoauth controller API": ("Red Hat Ansible Automation Platform", {}),
-        }
-        awx = Awx(workdir, env, created, inventory, credentials)
         yield {"box": box, "awx": awx, "firewalls": firewalls, "by_name": {fw["name"]: fw for fw in firewalls},
                "timings": {}, "secrets": {}}
     finally:
