@@ -21,6 +21,14 @@ def harness(tmp_path_factory):
     emulator.close()
 
 
+@pytest.fixture(scope="module")
+def three(tmp_path_factory):
+    """One emulator holding three tenants per test module (tenant 0 as the harness's own)."""
+    emulator = Harness(str(tmp_path_factory.mktemp("tenants")), {"tenants": 3})
+    yield emulator
+    emulator.close()
+
+
 @pytest.fixture
 def ms(harness):
     """The emulator, back at its seed (same ids and secrets) for every test."""

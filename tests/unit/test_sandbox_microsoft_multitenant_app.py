@@ -9,18 +9,11 @@ import pytest
 from ansible_collections.mailoauth.sophos.plugins.module_utils.smtp import SmtpCheckError, smtp_oauth_login
 from tests.sandbox._http import AppServer, server_ssl_context, start_in_thread
 from tests.sandbox.browser import sign_in
-from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, GRAPH_DEFAULT, Harness
+from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, GRAPH_DEFAULT
 from tests.sandbox.smtp import server as smtp_server
 
 LOOPBACK = "http://localhost:53682/"
 MSP, CUSTOMER, OTHER = 0, 1, 2
-
-
-@pytest.fixture(scope="module")
-def three(tmp_path_factory):
-    emulator = Harness(str(tmp_path_factory.mktemp("multitenant")), {"tenants": 3})
-    yield emulator
-    emulator.close()
 
 
 @pytest.fixture

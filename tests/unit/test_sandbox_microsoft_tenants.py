@@ -8,17 +8,10 @@ import pytest
 from tests.sandbox.browser import sign_in
 from tests.sandbox.client import Sandbox
 from tests.sandbox.microsoft._tenants import tenant_seeds
-from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, GRAPH_DEFAULT, Harness
+from tests.sandbox.microsoft.harness import EXCHANGE_DEFAULT, GRAPH_DEFAULT
 
 LOOPBACK = "http://localhost:53682/"
 SCOPE = EXCHANGE_DEFAULT + " offline_access"
-
-
-@pytest.fixture(scope="module")
-def three(tmp_path_factory):
-    emulator = Harness(str(tmp_path_factory.mktemp("tenants")), {"tenants": 3})
-    yield emulator
-    emulator.close()
 
 
 @pytest.fixture
