@@ -447,6 +447,16 @@ def growth(report):
     return table
 
 
+def write_json(report, path):
+    """The report as JSON: to stdout for '-', else to the file (its directory made), nothing without a path."""
+    if path == "-":
+        json.dump(report, sys.stdout, indent=2)
+    elif path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--firewalls", type=int, nargs="+", default=[100, 500], help="fleet sizes (default 100 500)")
@@ -489,12 +499,7 @@ def main(argv=None):
                     p["firewalls"], p["ms_per_host"], p["per_host_vs_smallest"], p["cpu_per_host_vs_smallest"],
                     p["controller_hwm_mib"], "" if p["controller_mib_per_1000"] is None
                     else " (%+.2f MiB/1000)" % p["controller_mib_per_1000"]) for p in points))
-    if args.json == "-":
-        json.dump(report, sys.stdout, indent=2)
-    elif args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
+    write_json(report, args.json)
     return 1 if any(run["problems"] for run in report["runs"]) else 0
 
 

@@ -15,7 +15,6 @@ firewall not holding the stored credentials afterwards, or an old secret left in
 
 import argparse
 import collections
-import json
 import os
 import platform
 import shutil
@@ -28,6 +27,7 @@ REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, REPO_ROOT)
 
 # pylint: disable=wrong-import-position
+from bench.fleet import write_json  # noqa: E402
 from tests.integration.awx_emulation import MAIL_CREDENTIAL, sandbox_awx  # noqa: E402
 from tests.sandbox.browser import sign_in  # noqa: E402
 from tests.sandbox.client import Sandbox  # noqa: E402
@@ -139,12 +139,7 @@ def main(argv=None):
             for run in report["runs"] if run is not base for workflow in ("rollout", "rotation")
             if "push" in run["workflows"].get(workflow, {}) and "push" in base["workflows"].get(workflow, {})}
     print_table(report)
-    if args.json == "-":
-        json.dump(report, sys.stdout, indent=2)
-    elif args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
+    write_json(report, args.json)
     return 1 if any(run["problems"] for run in report["runs"]) else 0
 
 

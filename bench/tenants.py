@@ -37,7 +37,8 @@ sys.path.insert(0, REPO_ROOT)
 # pylint: disable=wrong-import-position
 from ansible.parsing.vault import VaultLib, VaultSecret  # noqa: E402
 
-from bench.fleet import ansible_env, control, fleet_control, raise_open_files_limit, run_playbook  # noqa: E402
+from bench.fleet import (  # noqa: E402
+    ansible_env, control, fleet_control, raise_open_files_limit, run_playbook, write_json)
 from tests.sandbox.client import Sandbox  # noqa: E402
 from tests.sandbox.inventory import fact_cache_env, write_inventory, write_msp_inventory  # noqa: E402
 
@@ -276,12 +277,7 @@ def main(argv=None):
             for run in case["runs"]:
                 run.pop("output", None)
     print_table(report)
-    if args.json == "-":
-        json.dump(report, sys.stdout, indent=2)
-    elif args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
+    write_json(report, args.json)
     return 1 if failed else 0
 
 
