@@ -59,6 +59,9 @@ DIRECTORY_ROLE_TEMPLATES = {
 # it yet, or a retried request.
 APP_ROLE_ASSIGNMENT_EXISTS = "Permission being assigned already exists on the object"
 DIRECTORY_OBJECT_CONFLICT = "A conflicting object with one or more of the specified property values"
+# Graph's answer to POST /servicePrincipals for an appId it cannot instantiate here: an app that has not replicated
+# yet, or another tenant's app that is single-tenant or does not exist.
+NOT_AN_APPLICATION = "does not reference a valid application"
 
 
 def graph_argument_spec():
@@ -281,26 +284,40 @@ class GraphClient:
                              hint="check tenant_id; every Entra tenant has one (appId %s)" % GRAPH_APP_ID)
         return found
 
-    def create_service_principal(self, app_id):
-        """Create the app's service principal; an app created seconds ago may not be visible yet, so retry."""
+    def create_service_principal(self, app_id, home_tenant_id=None):
+        """Create the app's service principal in this tenant.
+
+        Graph answers 400 "does not reference a valid application" while an application created seconds ago has not
+        replicated yet, so that answer is retried. ``home_tenant_id`` names another tenant whose multitenant app this
+        is (an MSP's app consented in a customer tenant): there the same answer far more often means the app is
+        single-tenant or does not exist, so it is retried only within the replication policy and then explained.
+        """
         def retry_on(response):
             if response.status_code in RETRYABLE_STATUS or response.status_code == 404:
                 return True
-            # Graph's documented answer when the application has not replicated yet.
-            return response.status_code == 400 and "does not reference a valid application" in response.text
+            return response.status_code == 400 and NOT_AN_APPLICATION in response.text
 
         url = self.base_url + "/servicePrincipals"
         headers = {"Authorization": "Bearer " + self.identity.token(self.resource), "Accept": "application/json"}
         response, attempts = send_with_retries(
-            lambda: self.session.request("POST", url, json={"appId": app_id}, headers=headers), self.policy,
-            retry_on=retry_on)
+            lambda: self.session.request("POST", url, json={"appId": app_id}, headers=headers),
+            self.replication_policy if home_tenant_id else self.policy, retry_on=retry_on)
         if response.status_code == 409:  # it exists: a retried create, or a replica we read had not seen it yet
             existing = self.get_service_principal(app_id, wait_for_replication=True)
             if existing is not None:
                 return dict(existing, existed=True)
         if response.status_code != 201:
-            raise graph_error(response, "creating the service principal of app %s" % app_id,
-                              APPLICATIONS_PERMISSION, attempts, self.resource)
+            error = graph_error(response, "creating the service principal of app %s" % app_id,
+                                APPLICATIONS_PERMISSION, attempts, self.resource)
+            if home_tenant_id and response.status_code == 400 and NOT_AN_APPLICATION in response.text:
+                raise GraphError(
+                    "Graph could not create the service principal of app %s in tenant %s (%d tries): the app %s is not "
+                    "a multitenant app of tenant %s (or does not exist there)"
+                    % (app_id, self.tenant_id, attempts, app_id, home_tenant_id),
+                    code=error.code, request_id=error.request_id, status=error.status,
+                    hint="set its sign-in audience to AzureADMultipleOrgs (entra_app sign_in_audience) in its home "
+                         "tenant %s, or correct app_id / app_home_tenant_id" % home_tenant_id)
+            raise error
         return response.json()
 
     def ensure_service_principal(self, app_id):

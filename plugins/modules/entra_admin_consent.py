@@ -18,6 +18,10 @@ description:
   - This is the "Grant admin consent" button of the Entra admin centre, for the delegated permissions only.
   - Scopes missing from the grant are added, scopes not in O(scopes) are revoked; O(state=absent) or an empty
     O(scopes) deletes the grant. The service principal is never deleted here.
+  - With O(app_home_tenant_id), the app is another tenant's multitenant app (for example an MSP's app, consented in
+    each customer tenant). Its service principal is created in this tenant from O(app_id), as the admin consent of
+    the Entra admin centre does; in check mode the module cannot tell yet whether the app allows other tenants, the
+    real run says so.
 extends_documentation_fragment:
   - mailoauth.sophos.entra_auth
   - mailoauth.sophos.entra_auth.graph
@@ -37,6 +41,17 @@ options:
         C(SMTP.Send) and C(offline_access).
     type: str
     default: 00000003-0000-0000-c000-000000000000
+  app_home_tenant_id:
+    description:
+      - The tenant where the application named by O(app_id) is registered, when that is not this tenant
+        (O(tenant_id)): a multitenant app, for example an MSP's, given admin consent in this tenant.
+      - The app is not looked up here; its service principal is created in this tenant from O(app_id).
+      - Requires O(app_id) (an app of another tenant cannot be found by O(unique_name) here). The tenant id (a GUID)
+        of this tenant, or no value, means the app is registered in this tenant.
+      - The app must be multitenant in its home tenant (C(signInAudience=AzureADMultipleOrgs),
+        O(mailoauth.sophos.entra_app#module:sign_in_audience) of M(mailoauth.sophos.entra_app)), or the module fails
+        saying so.
+    type: str
   state:
     description:
       - V(absent) revokes the consent (deletes the grant).
@@ -60,6 +75,14 @@ EXAMPLES = r"""
     tenant_id: "{{ tenant_id }}"
     client_id: "{{ automation_client_id }}"
     client_secret: "{{ automation_client_secret }}"
+
+- name: "MSP: consent in a customer tenant to the MSP's multitenant app"
+  mailoauth.sophos.entra_admin_consent:
+    app_id: "{{ msp_app_client_id }}"
+    app_home_tenant_id: "{{ msp_tenant_id }}"
+    tenant_id: "{{ customer_tenant_id }}"
+    client_id: "{{ customer_automation_client_id }}"
+    client_secret: "{{ customer_automation_client_secret }}"
 
 - name: Revoke the consent
   mailoauth.sophos.entra_admin_consent:
@@ -85,12 +108,12 @@ scopes:
   elements: str
   sample: [SMTP.Send, offline_access]
 client_id:
-  description: The application (client) id of the app.
+  description: The application (client) id of the app (O(app_id) for another tenant's app).
   returned: always
   type: str
   sample: 0c9d3b2e-4f8a-4b6e-9a51-2f1d1c2a7e10
 tenant_id:
-  description: The tenant id.
+  description: The id of the tenant the consent is in (this tenant, not O(app_home_tenant_id)).
   returned: always
   type: str
   sample: 72f988bf-86f1-41af-91ab-2d7cd011db47
@@ -158,17 +181,17 @@ class Consent:
         return plan_consent(self.grants, self.resource_sp["id"], scopes)
 
 
-def apply_consent(graph, consent, app_id, scopes):
+def apply_consent(graph, consent, app_id, scopes, home_tenant_id=None):
     """Carry out the plan; return how many writes Graph took.
 
     ``consent`` is updated to what Graph holds afterwards. When a replica had not shown us the service principal or
     the grant yet, Graph refuses the duplicate (409); then the existing object is used and the plan redone, so
-    nothing is created twice and ``changed`` stays honest.
+    nothing is created twice and ``changed`` stays honest. ``home_tenant_id``: the app is another tenant's.
     """
     writes = 0
     fresh_sp = False
     if consent.sp is None:
-        sp = graph.create_service_principal(app_id)
+        sp = graph.create_service_principal(app_id, home_tenant_id=home_tenant_id)
         if sp.get("existed"):
             consent.__init__(graph, consent.resource_sp, sp)
         else:
@@ -197,11 +220,15 @@ def main():
     argument_spec, rules = app_module_spec(
         scopes={"type": "list", "elements": "str", "default": ["SMTP.Send", "offline_access"]},
         resource_app_id={"type": "str", "default": GRAPH_APP_ID},
+        app_home_tenant_id={"type": "str"},
         state={"type": "str", "default": "present", "choices": ["present", "absent"]},
     )
     module = AnsibleModule(argument_spec, supports_check_mode=True, **rules)
     check_required_libs(module)
     params = module.params
+    if params["app_home_tenant_id"] and not params["app_id"]:
+        module.fail_json(msg="app_home_tenant_id needs app_id: an app registered in another tenant cannot be found by "
+                             "unique_name here; set app_id to the app's application (client) id instead")
     scopes = [] if params["state"] == "absent" else list(dict.fromkeys(params["scopes"]))
 
     try:
@@ -218,13 +245,20 @@ def main():
                 ", ".join(unknown), resource_sp.get("displayName") or params["resource_app_id"],
                 ", ".join(offered[:8])))
 
-        app = find_referenced_application(graph, params, module.check_mode)
-        app_id = app["appId"] if app else (params["app_id"] or "")
+        home = params["app_home_tenant_id"]
+        # graph.tenant_id is the signed-in tenant's id now (from the token): the app may be this tenant's after all
+        foreign = home if home and home.lower() != (graph.tenant_id or "").lower() else None
+        if foreign:
+            # Not in this tenant's /applications; waiting for it there would only wait out the replication policy.
+            app_id = params["app_id"]
+        else:
+            app = find_referenced_application(graph, params, module.check_mode)
+            app_id = app["appId"] if app else (params["app_id"] or "")
         consent = Consent(graph, resource_sp, graph.get_service_principal(app_id) if app_id else None)
         before = {"service_principal": consent.sp is not None, "scopes": consent.scopes}
         changed = bool(consent.plan(scopes)) or (consent.sp is None and bool(scopes))
         if changed and not module.check_mode:
-            changed = apply_consent(graph, consent, app_id, scopes) > 0
+            changed = apply_consent(graph, consent, app_id, scopes, foreign) > 0
             if not changed:
                 before = {"service_principal": True, "scopes": consent.scopes}
         result = {
