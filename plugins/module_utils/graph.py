@@ -311,9 +311,10 @@ class GraphClient:
                                 APPLICATIONS_PERMISSION, attempts, self.resource)
             if home_tenant_id and response.status_code == 400 and NOT_AN_APPLICATION in response.text:
                 raise GraphError(
-                    "Graph could not create the service principal of app %s in tenant %s (%d tries): the app %s is not "
-                    "a multitenant app of tenant %s (or does not exist there)"
-                    % (app_id, self.tenant_id, attempts, app_id, home_tenant_id),
+                    "Graph could not create the service principal of app %s in %s (%d tries): the app %s is not a "
+                    "multitenant app of tenant %s (or does not exist there)"
+                    % (app_id, "tenant %s" % self.tenant_id if self.tenant_id else "this tenant", attempts, app_id,
+                       home_tenant_id),
                     code=error.code, request_id=error.request_id, status=error.status,
                     hint="set its sign-in audience to AzureADMultipleOrgs (entra_app sign_in_audience) in its home "
                          "tenant %s, or correct app_id / app_home_tenant_id" % home_tenant_id)

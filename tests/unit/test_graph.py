@@ -143,6 +143,34 @@ def test_service_principal_create_waits_for_the_new_application():
     assert len(session.sent) == 2
 
 
+NOT_AN_APP = "The appId 'a1' of the service principal does not reference a valid application object."
+
+
+def test_another_tenants_app_that_has_not_replicated_yet_is_still_created():
+    graph, session, dummy = client(odata(400, "Request_BadRequest", NOT_AN_APP), Reply(201, {"id": "sp1", "appId": "a1"}))
+    assert graph.create_service_principal("a1", home_tenant_id="msp-tenant")["id"] == "sp1"
+    assert len(session.sent) == 2
+
+
+@pytest.mark.parametrize("home, tries, words", [
+    ("msp-tenant", 5, "Graph could not create the service principal of app a1 in this tenant (5 tries): the app a1 "
+                      "is not a multitenant app of tenant msp-tenant (or does not exist there) (Request_BadRequest, "
+                      "request-id req-1): set its sign-in audience to AzureADMultipleOrgs (entra_app "
+                      "sign_in_audience) in its home tenant msp-tenant, or correct app_id / app_home_tenant_id"),
+    (None, 6, "Graph failed creating the service principal of app a1: The appId 'a1' of the service principal does "
+              "not reference a valid application object after 6 tries"),
+], ids=["another-tenants-app-stops-at-the-replication-bound", "this-tenants-app-waits-the-general-policy"])
+def test_a_service_principal_for_an_app_graph_never_finds(home, tries, words):
+    graph, session, sleeps = client(*[odata(400, "Request_BadRequest", NOT_AN_APP) for dummy in range(8)])
+    with pytest.raises(GraphError) as err:
+        graph.create_service_principal("a1", home_tenant_id=home)
+    assert len(session.sent) == tries
+    assert len(sleeps) == tries - 1
+    assert words in str(err.value)
+    assert (err.value.status, err.value.code, err.value.request_id) == (400, "Request_BadRequest", "req-1")
+    assert TOKEN not in str(err.value)
+
+
 def test_paging_follows_next_link_until_absent():
     graph, session, dummy = client(
         Reply(200, {"value": [{"id": "g1"}], "@odata.nextLink": GRAPH + "/oauth2PermissionGrants?$skiptoken=x"}),
