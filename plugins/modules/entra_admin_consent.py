@@ -44,7 +44,7 @@ options:
   app_home_tenant_id:
     description:
       - The tenant where the application named by O(app_id) is registered, when that is not this tenant
-        (O(tenant_id)): a multitenant app, for example an MSP's, given admin consent in this tenant.
+        (O(tenant_id)). That is a multitenant app, for example an MSP's, given admin consent in this tenant.
       - The app is not looked up here; its service principal is created in this tenant from O(app_id).
       - Requires O(app_id) (an app of another tenant cannot be found by O(unique_name) here). The tenant id (a GUID)
         of this tenant, or no value, means the app is registered in this tenant.
