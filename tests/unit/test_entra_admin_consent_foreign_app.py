@@ -37,7 +37,7 @@ class FakeTime:
 
 
 @pytest.fixture
-def ms(three, monkeypatch):
+def ms(three):
     three.control("reset?tenant=all", "POST")
     return three
 
