@@ -10,6 +10,11 @@ AZURE_TENANT_ID environment variable then names it for every firewall). Each ten
 its lead: the tenant steps run once per tenant on the leads (the group mailoauth_tenant_leads), with the lead's own
 group and host variables, and the lead hands the tenant's values to each of its firewalls. (An in-memory host per tenant, added with add_host, would
 be left out of the tenant play by --limit, which every partial run and AWX's relaunch on failed hosts uses.)
+
+A tenant whose firewalls name a mailoauth_app_tenant_id other than their own mailoauth_tenant_id consents to a
+multitenant app registered in that tenant (an MSP's, "model 2"): the app steps (register it, its client secret, and
+retiring old ones) run once per app, on the lead of its first tenant (the group mailoauth_app_leads), and the app's
+tenants only consent to it, sign in and push.
 """
 
 from __future__ import annotations
@@ -35,6 +40,24 @@ def tenant_label(host_variables):
     return str(label or "default")
 
 
+def tenant_app(host_variables):
+    """The multitenant app a firewall's tenant consents to: {key, tenant_id, unique_name}, or None when the app is
+    registered in the firewall's own tenant (mailoauth_app_tenant_id unset or the same as mailoauth_tenant_id)."""
+    home = _get(host_variables, "mailoauth_app_tenant_id")
+    own = _get(host_variables, "mailoauth_tenant_id")
+    if not home or (own and str(own).lower() == str(home).lower()):
+        return None
+    name = _get(host_variables, "mailoauth_app_unique_name")
+    return {"key": "%s/%s" % (str(home).lower(), name or ""), "tenant_id": str(home), "unique_name": name}
+
+
+def app_firewalls(hosts, hostvars, key):
+    """The hosts of ``hosts`` whose tenant consents to the multitenant app ``key`` (tenant_apps' key)."""
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("app_firewalls needs hostvars")
+    return [host for host in hosts if (tenant_app(hostvars[host]) or {}).get("key") == key]
+
+
 def tenant_firewalls(hosts, hostvars, label):
     """The hosts of ``hosts`` of the tenant ``label``: a firewall that holds the fact mailoauth_tenant_label (its lead
     set it in this run, after the tenant steps replaced the lead's mailoauth_tenant_id with the tenant's GUID) by that,
@@ -54,10 +77,31 @@ def tenants(hosts, hostvars, conflict_variables, groups=None):
     for host in hosts:
         by_label.setdefault(tenant_label(hostvars[host]), []).append(host)
     return [{"label": label, "lead": firewalls[0], "firewalls": firewalls,
+             "tenant_id": _get(hostvars[firewalls[0]], "mailoauth_tenant_id"),
+             "app": tenant_app(hostvars[firewalls[0]]),
              "conflicts": tenant_conflicts(firewalls, hostvars, conflict_variables, groups)}
             for label, firewalls in by_label.items()]
 
 
+def tenant_apps(run_tenants, hostvars, conflict_variables, groups=None):
+    """One entry per multitenant app of ``run_tenants`` (the tenants filter's result): its key, home tenant and unique
+    name, its lead (the lead of its first tenant), its tenants' labels and leads, and the app variables on which the
+    firewalls of its tenants differ."""
+    apps = {}
+    for tenant in run_tenants:
+        app = tenant.get("app")
+        if not app:
+            continue
+        entry = apps.setdefault(app["key"], dict(app, lead=tenant["lead"], tenants=[], leads=[], firewalls=[]))
+        entry["tenants"].append(tenant["label"])
+        entry["leads"].append(tenant["lead"])
+        entry["firewalls"].extend(tenant["firewalls"])
+    for entry in apps.values():
+        entry["conflicts"] = tenant_conflicts(entry.pop("firewalls"), hostvars, conflict_variables, groups)
+    return list(apps.values())
+
+
 class FilterModule:
     def filters(self):
-        return {"tenants": tenants, "tenant_firewalls": tenant_firewalls}
+        return {"tenants": tenants, "tenant_firewalls": tenant_firewalls, "tenant_apps": tenant_apps,
+                "app_firewalls": app_firewalls}

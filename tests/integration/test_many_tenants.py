@@ -1,5 +1,7 @@
 """An MSP's inventory in one run: three customers, each a group of three firewalls in its own Microsoft 365 tenant
-(one emulator holding three tenants), each tenant with its own app (MSP model 1).
+(one emulator holding three tenants). customer_a has its own app in its tenant (MSP model 1); customer_b and customer_c
+consent to one multitenant app that the MSP registered in customer_a's tenant (MSP model 2: one app, one client
+secret, a service principal and admin consent in each customer tenant, each customer's own mailbox and refresh token).
 
 After setup every firewall holds its own tenant's values, which redeem only at its own tenant and log in to SMTP as
 its own tenant's mailbox (the SMTP emulator's login record); a second run changes nothing; a tenant whose refresh
@@ -30,6 +32,8 @@ from tests.sandbox.inventory import fact_cache_env, write_msp_inventory
 CUSTOMERS = ("customer_a", "customer_b", "customer_c")
 PER_CUSTOMER = 3
 APP_UNIQUE_NAME = "sophos-firewall-notifications"
+MSP_APP = "msp-firewall-notifications"
+CONSENTING = ("customer_b", "customer_c")   # to MSP_APP, registered in customer_a's tenant
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,8 @@ def msp(tmp_path_factory):
     firewalls = box.services["sfos"]["firewalls"]
     members = {customer: firewalls[i * PER_CUSTOMER:(i + 1) * PER_CUSTOMER] for i, customer in enumerate(CUSTOMERS)}
     inventory, password_file, browser = write_msp_inventory(
-        box, str(workdir), {customer: (index, members[customer]) for index, customer in enumerate(CUSTOMERS)})
+        box, str(workdir), {customer: (index, members[customer]) for index, customer in enumerate(CUSTOMERS)},
+        multitenant_app=(0, MSP_APP, CONSENTING))
     yield {"box": box, "inventory": inventory, "password_file": password_file, "workdir": workdir,
            "browser": browser, "members": members}
     box.stop()
@@ -64,10 +69,26 @@ def seed(msp, customer):
 
 
 def our_app(msp, customer):
-    state = msp["box"].microsoft("state", tenant=CUSTOMERS.index(customer))
-    apps = [app for app in state["applications"] if app["uniqueName"] == APP_UNIQUE_NAME]
+    """The app a customer's firewalls use: its own, or the MSP's multitenant app in customer_a's tenant."""
+    name, home = (MSP_APP, 0) if customer in CONSENTING else (APP_UNIQUE_NAME, CUSTOMERS.index(customer))
+    state = msp["box"].microsoft("state", tenant=home)
+    apps = [app for app in state["applications"] if app["uniqueName"] == name]
     assert len(apps) == 1, [app["displayName"] for app in state["applications"]]
     return apps[0]
+
+
+def assert_consented_to_the_msp_app(msp):
+    """customer_b and customer_c hold no app of their own: the MSP app's service principal, with admin consent."""
+    msp_app = our_app(msp, "customer_b")
+    for customer in CONSENTING:
+        state = msp["box"].microsoft("state", tenant=CUSTOMERS.index(customer))
+        assert [app["uniqueName"] for app in state["applications"] if app["uniqueName"] in (
+            APP_UNIQUE_NAME, MSP_APP)] == [], customer
+        principals = [sp for sp in state["service_principals"] if sp["appId"] == msp_app["appId"]]
+        assert len(principals) == 1, customer
+        grants = [g for g in state["oauth2_permission_grants"] if g["clientId"] == principals[0]["id"]]
+        assert [(g["consentType"], sorted(g["scope"].split())) for g in grants] == [
+            ("AllPrincipals", ["SMTP.Send", "offline_access"])], customer
 
 
 def notification(msp, fw):
@@ -131,8 +152,14 @@ def test_setup_runs_each_tenant_once_and_gives_each_firewall_its_own_tenants_val
         assert "Tenant %s: the tenant steps run here for its 3 firewall(s)" % seed(msp, customer)["tenant"]["id"] in (
             " ".join(run.stdout.split())), run
         assert len(our_app(msp, customer)["passwordCredentials"]) == 1
-    assert len({our_app(msp, customer)["appId"] for customer in CUSTOMERS}) == 3
+    assert len({our_app(msp, customer)["appId"] for customer in CUSTOMERS}) == 2
+    assert_consented_to_the_msp_app(msp)
     assert_each_firewall_sends_only_as_its_own_tenant(msp)
+    # One app, one secret: customer_b's and customer_c's firewalls hold the same client ID and secret, and each
+    # its own tenant's refresh token.
+    b, c = (notification(msp, msp["members"][customer][0]) for customer in CONSENTING)
+    assert (b["ClientID"], b["ClientSecret"]) == (c["ClientID"], c["ClientSecret"])
+    assert b["RefreshToken"] != c["RefreshToken"]
 
 
 def test_second_setup_changes_nothing_and_check_mode_predicts_no_change(msp):
@@ -163,12 +190,17 @@ def test_a_revoked_tenant_fails_alone_while_the_others_rotate_and_retire(msp):
         assert "The tenant steps of the tenant %s failed" % seed(msp, revoked)["tenant"]["id"] in text, run
     for fw in msp["members"][revoked]:
         assert notification(msp, fw) == before[fw["name"]], fw["name"]   # untouched
+    keys = [c["keyId"] for c in our_app(msp, "customer_a")["passwordCredentials"]]
+    assert len(keys) == 1 and keys != old_keys["customer_a"]   # rotated, and the old one retired
+    # The multitenant app got one new secret, which customer_b's firewalls now hold; its old secret, which the revoked
+    # customer_c's firewalls still hold, is kept, and the run says how to finish.
+    keys = [c["keyId"] for c in our_app(msp, "customer_b")["passwordCredentials"]]
+    assert len(keys) == 2 and set(old_keys["customer_b"]) < set(keys), keys
+    assert "Kept the old secret(s) %s: 3 of 6 firewall(s)" % old_keys["customer_b"][0] in text, run
+    assert "push --limit %s" % ",".join(fw["name"] for fw in msp["members"][revoked]) in text, run
     for customer in ("customer_a", "customer_b"):
-        keys = [c["keyId"] for c in our_app(msp, customer)["passwordCredentials"]]
-        assert len(keys) == 1 and keys != old_keys[customer], customer   # rotated, and the old one retired
         for fw in msp["members"][customer]:
             assert notification(msp, fw)["ClientSecret"] != before[fw["name"]]["ClientSecret"], fw["name"]
-    assert set(old_keys[revoked]) <= {c["keyId"] for c in our_app(msp, revoked)["passwordCredentials"]}
 
 
 def test_after_a_new_sign_in_verify_reports_per_tenant_and_retire_strands_nobody(msp, tmp_path):

@@ -79,12 +79,15 @@ sys.exit(subprocess.call([sys.executable, "-m", "tests.sandbox.browser", "--user
 """
 
 
-def write_msp_inventory(box, workdir, customers):
+def write_msp_inventory(box, workdir, customers, multitenant_app=None):
     """An MSP's inventory, as the README's MSP example: every customer a group under ``firewalls`` with its own
     tenant, mailbox, automation identity and credentials file in the group's group_vars (MSP model 1, an app per
     tenant).
 
     ``customers``: {group name: (index into ``box.tenants``, [firewalls from box.services["sfos"]["firewalls"]])}.
+    ``multitenant_app``: (index of the app's home tenant, its unique name, [customer groups]): those customers consent
+    to one multitenant app registered in that tenant (MSP model 2), managed there by that tenant's automation
+    identity (group_vars/all/mailoauth_app.yml), its secret kept in group_vars/all/mailoauth_app_credentials.yml.
     Returns (inventory directory, vault password file, browser command): the browser signs in as whichever
     customer's mailbox the sign-in URL names.
     """
@@ -111,11 +114,23 @@ def write_msp_inventory(box, workdir, customers):
                     seed["tenant"]["id"], seed["mailbox"]["upn"], customer, seed["tenant"]["domain"],
                     seed["automation_app"]["client_id"], vaulted(vault, seed["automation_app"]["client_secret"]),
                     os.path.join(group_vars, "mailoauth_credentials.yml")))
+        if multitenant_app and customer in multitenant_app[2]:
+            with open(os.path.join(group_vars, "tenant.yml"), "a", encoding="utf-8") as handle:
+                handle.write("mailoauth_app_tenant_id: %s\nmailoauth_app_unique_name: %s\n" % (
+                    box.tenants[multitenant_app[0]]["tenant"]["id"], multitenant_app[1]))
         mailbox_password = os.path.join(workdir, "mailbox-password-%s" % customer)
         with open(os.open(mailbox_password, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
                   encoding="utf-8") as handle:
             handle.write(seed["mailbox"]["password"])
         users[seed["mailbox"]["upn"].lower()] = mailbox_password
+    if multitenant_app:
+        home = box.tenants[multitenant_app[0]]["automation_app"]
+        all_vars = os.path.join(inventory, "group_vars", "all")
+        with open(os.path.join(all_vars, "mailoauth_app.yml"), "w", encoding="utf-8") as handle:
+            handle.write("mailoauth_app_automation_client_id: %s\nmailoauth_app_automation_client_secret: %s"
+                         "mailoauth_app_credentials_file: %s\n" % (
+                             home["client_id"], vaulted(vault, home["client_secret"]),
+                             os.path.join(all_vars, "mailoauth_app_credentials.yml")))
     users_file = os.path.join(workdir, "browser-users.json")
     with open(users_file, "w", encoding="utf-8") as handle:
         json.dump(users, handle)
