@@ -5,7 +5,12 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mailoauth.sophos.plugins.filter.report import tenant_rows, tenant_summaries
-from ansible_collections.mailoauth.sophos.plugins.filter.tenants import tenant_firewalls, tenants
+from ansible_collections.mailoauth.sophos.plugins.filter.tenants import (
+    app_firewalls,
+    tenant_apps,
+    tenant_firewalls,
+    tenants,
+)
 
 COMPARED = ["mailoauth_tenant_id", "mailoauth_mailbox"]
 GROUPS = {"all": ["fw1", "fw2", "fw3", "fw4"], "customer_a": ["fw1", "fw2"], "customer_b": ["fw3", "fw4"]}
@@ -25,9 +30,44 @@ HOSTVARS = {
 
 def test_one_entry_per_tenant_in_order_with_its_lead_and_firewalls():
     assert tenants(["fw1", "fw3", "fw2", "fw4"], HOSTVARS, COMPARED, GROUPS) == [
-        {"label": "tenant-a", "lead": "fw1", "firewalls": ["fw1", "fw2"], "conflicts": []},
-        {"label": "tenant-b", "lead": "fw3", "firewalls": ["fw3", "fw4"], "conflicts": []},
+        {"label": "tenant-a", "lead": "fw1", "firewalls": ["fw1", "fw2"], "tenant_id": "tenant-a", "app": None,
+         "conflicts": []},
+        {"label": "tenant-b", "lead": "fw3", "firewalls": ["fw3", "fw4"], "tenant_id": "tenant-b", "app": None,
+         "conflicts": []},
     ]
+
+
+# MSP model 2: customers b and c consent to the MSP's multitenant app, registered in tenant-msp; a has its own app.
+MSP_HOSTVARS = {
+    "fw1": customer("tenant-a", "a@a.example"),
+    "fw2": customer("tenant-a", "a@a.example", mailoauth_app_tenant_id="TENANT-A"),   # its own tenant: model 1
+    "fw3": customer("tenant-b", "b@b.example", mailoauth_app_tenant_id="tenant-msp", mailoauth_app_unique_name="msp"),
+    "fw4": customer("tenant-c", "c@c.example", mailoauth_app_tenant_id="tenant-msp", mailoauth_app_unique_name="msp",
+                    mailoauth_app_credentials_file="/elsewhere.yml"),
+    "fw5": customer("tenant-c", "c@c.example", mailoauth_app_tenant_id="tenant-msp", mailoauth_app_unique_name="msp"),
+    "fw6": customer("tenant-d", "d@d.example", mailoauth_app_tenant_id="tenant-msp"),   # another app: default name
+}
+MSP_APP = {"key": "tenant-msp/msp", "tenant_id": "tenant-msp", "unique_name": "msp"}
+
+
+def test_a_tenant_that_names_another_tenants_app_consents_to_that_multitenant_app():
+    run = tenants(sorted(MSP_HOSTVARS), MSP_HOSTVARS, COMPARED)
+    assert [(t["label"], t["app"]) for t in run] == [
+        ("tenant-a", None), ("tenant-b", MSP_APP), ("tenant-c", MSP_APP),
+        ("tenant-d", {"key": "tenant-msp/", "tenant_id": "tenant-msp", "unique_name": None})]
+    apps = tenant_apps(run, MSP_HOSTVARS, ["mailoauth_app_credentials_file"])
+    assert apps == [
+        dict(MSP_APP, lead="fw3", tenants=["tenant-b", "tenant-c"], leads=["fw3", "fw4"], conflicts=[
+            {"variable": "mailoauth_app_credentials_file", "holders": ["hosts fw3, fw5 (not set)", "host fw4"]}]),
+        {"key": "tenant-msp/", "tenant_id": "tenant-msp", "unique_name": None, "lead": "fw6", "tenants": ["tenant-d"],
+         "leads": ["fw6"], "conflicts": []}]
+    # The firewalls of the app in the whole inventory, whichever of its tenants are in the play.
+    assert app_firewalls(sorted(MSP_HOSTVARS), MSP_HOSTVARS, "tenant-msp/msp") == ["fw3", "fw4", "fw5"]
+
+
+def test_a_multitenant_app_needs_the_consenting_tenants_own_id():
+    hostvars = {"fw1": {"mailoauth_tenant_name": "contoso", "mailoauth_app_tenant_id": "tenant-msp"}}
+    assert tenants(["fw1"], hostvars, [])[0]["tenant_id"] is None   # tasks/tenants.yml refuses it
 
 
 def test_a_tenant_name_groups_before_the_tenant_id_and_none_is_default():
@@ -61,6 +101,8 @@ def test_the_filters_need_hostvars():
         tenants(["fw1"], None, COMPARED)
     with pytest.raises(AnsibleFilterError):
         tenant_firewalls(["fw1"], None, "tenant-a")
+    with pytest.raises(AnsibleFilterError):
+        app_firewalls(["fw1"], None, "tenant-msp/msp")
 
 
 RUN = [{"label": "tenant-a", "lead": "fw1", "firewalls": ["fw1", "fw2"]},
