@@ -144,6 +144,22 @@ def assert_each_firewall_sends_only_as_its_own_tenant(msp):
                     assert status == 400, (fw["name"], other, body)   # another tenant's authority refuses it
 
 
+def test_a_preview_on_empty_tenants_changes_nothing(msp):
+    def directory():
+        states = [msp["box"].microsoft("state", tenant=index) for index in range(len(CUSTOMERS))]
+        return [(sorted(app["appId"] for app in state["applications"]),
+                 sorted(sp["id"] for sp in state["service_principals"]),
+                 sorted(g["id"] for g in state["oauth2_permission_grants"])) for state in states]
+
+    before = (fleet(msp), directory())
+    run = play(msp, "setup.yml", "--check", "--diff")
+    assert run.rc == 0, run
+    assert run.changed() > 0, run
+    text = " ".join(run.stdout.split())
+    assert text.count("Check mode: the multitenant app is still to be created") == len(CONSENTING), run
+    assert (fleet(msp), directory()) == before
+
+
 def test_setup_runs_each_tenant_once_and_gives_each_firewall_its_own_tenants_values(msp):
     run = play(msp, "setup.yml")
     assert run.rc == 0, run
