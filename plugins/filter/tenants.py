@@ -85,8 +85,8 @@ def tenants(hosts, hostvars, conflict_variables, groups=None):
 
 def tenant_apps(run_tenants, hostvars, conflict_variables, groups=None):
     """One entry per multitenant app of ``run_tenants`` (the tenants filter's result): its key, home tenant and unique
-    name, its lead (the lead of its first tenant), its tenants' labels and leads, and the app variables on which the
-    firewalls of its tenants differ."""
+    name, its lead (the lead of its first tenant), its tenants' labels and leads, the app variables on which the
+    firewalls of its tenants differ, and whether its client secret has somewhere to be kept (secret_kept)."""
     apps = {}
     for tenant in run_tenants:
         app = tenant.get("app")
@@ -98,6 +98,10 @@ def tenant_apps(run_tenants, hostvars, conflict_variables, groups=None):
         entry["firewalls"].extend(tenant["firewalls"])
     for entry in apps.values():
         entry["conflicts"] = tenant_conflicts(entry.pop("firewalls"), hostvars, conflict_variables, groups)
+        lead = hostvars[entry["lead"]]
+        entry["secret_kept"] = bool(
+            (_get(lead, "mailoauth_app_credentials_file") and _get(lead, "mailoauth_vault_password_file"))
+            or _get(lead, "mailoauth_app_client_secret"))
     return list(apps.values())
 
 

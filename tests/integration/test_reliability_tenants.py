@@ -112,3 +112,27 @@ def test_one_customer_at_a_time_still_runs(msp):
     output = proc.stdout + proc.stderr
     assert "The firewalls of the tenant" not in output
     assert "TASK [Read the application, its consent and its secrets' expiry]" in output, output[-4000:]
+
+
+@pytest.mark.parametrize("host_vars, refusal", [
+    ({}, "has nowhere to keep its client secret: set mailoauth_app_credentials_file and mailoauth_vault_password_file"),
+    ({"mailoauth_tenant_id": "", "mailoauth_tenant_name": "fabrikam", "mailoauth_app_credentials_file": "/x.yml"},
+     "The tenant(s) fabrikam name a multitenant app (mailoauth_app_tenant_id) but not their own tenant"),
+], ids=["no home for the app's secret", "no tenant id of its own"])
+def test_a_multitenant_app_without_what_it_needs_is_refused_before_any_change(msp, host_vars, refusal):
+    """customer_b consents to a multitenant app registered in customer_a's tenant (MSP model 2)."""
+    path = os.path.join(msp["inventory"], "host_vars", "fw03", "tenant.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("mailoauth_app_tenant_id: %s\nmailoauth_app_unique_name: msp-app\n"
+                     % msp["box"].services["microsoft"]["tenant"]["id"])
+        handle.write("".join("%s: %s\n" % (name, value or '""') for name, value in host_vars.items()))
+    try:
+        before = snapshot(msp["box"])
+        proc = play(msp, "setup.yml")
+        after = snapshot(msp["box"])
+    finally:
+        os.remove(path)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-4000:]
+    assert refusal in " ".join(output.split()), output[-4000:]
+    assert after == before, "a refused run changed the tenant or a firewall"

@@ -45,7 +45,8 @@ MSP_HOSTVARS = {
     "fw4": customer("tenant-c", "c@c.example", mailoauth_app_tenant_id="tenant-msp", mailoauth_app_unique_name="msp",
                     mailoauth_app_credentials_file="/elsewhere.yml"),
     "fw5": customer("tenant-c", "c@c.example", mailoauth_app_tenant_id="tenant-msp", mailoauth_app_unique_name="msp"),
-    "fw6": customer("tenant-d", "d@d.example", mailoauth_app_tenant_id="tenant-msp"),   # another app: default name
+    "fw6": customer("tenant-d", "d@d.example", mailoauth_app_tenant_id="tenant-msp",   # another app: default name
+                    mailoauth_app_client_secret="stored", mailoauth_app_client_secret_key_id="k1"),
 }
 MSP_APP = {"key": "tenant-msp/msp", "tenant_id": "tenant-msp", "unique_name": "msp"}
 
@@ -58,9 +59,10 @@ def test_a_tenant_that_names_another_tenants_app_consents_to_that_multitenant_ap
     apps = tenant_apps(run, MSP_HOSTVARS, ["mailoauth_app_credentials_file"])
     assert apps == [
         dict(MSP_APP, lead="fw3", tenants=["tenant-b", "tenant-c"], leads=["fw3", "fw4"], conflicts=[
-            {"variable": "mailoauth_app_credentials_file", "holders": ["hosts fw3, fw5 (not set)", "host fw4"]}]),
+            {"variable": "mailoauth_app_credentials_file", "holders": ["hosts fw3, fw5 (not set)", "host fw4"]}],
+             secret_kept=False),
         {"key": "tenant-msp/", "tenant_id": "tenant-msp", "unique_name": None, "lead": "fw6", "tenants": ["tenant-d"],
-         "leads": ["fw6"], "conflicts": []}]
+         "leads": ["fw6"], "conflicts": [], "secret_kept": True}]
     # The firewalls of the app in the whole inventory, whichever of its tenants are in the play.
     assert app_firewalls(sorted(MSP_HOSTVARS), MSP_HOSTVARS, "tenant-msp/msp") == ["fw3", "fw4", "fw5"]
 
