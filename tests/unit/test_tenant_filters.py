@@ -58,9 +58,9 @@ def test_a_tenant_that_names_another_tenants_app_consents_to_that_multitenant_ap
         ("tenant-d", {"key": "tenant-msp/", "tenant_id": "tenant-msp", "unique_name": None})]
     apps = tenant_apps(run, MSP_HOSTVARS, ["mailoauth_app_credentials_file"])
     assert apps == [
-        dict(MSP_APP, lead="fw3", tenants=["tenant-b", "tenant-c"], leads=["fw3", "fw4"], conflicts=[
-            {"variable": "mailoauth_app_credentials_file", "holders": ["hosts fw3, fw5 (not set)", "host fw4"]}],
-             secret_kept=False),
+        dict(MSP_APP, lead="fw3", tenants=["tenant-b", "tenant-c"], leads=["fw3", "fw4"], secret_kept=False,
+             conflicts=[{"variable": "mailoauth_app_credentials_file",
+                         "holders": ["hosts fw3, fw5 (not set)", "host fw4"]}]),
         {"key": "tenant-msp/", "tenant_id": "tenant-msp", "unique_name": None, "lead": "fw6", "tenants": ["tenant-d"],
          "leads": ["fw6"], "conflicts": [], "secret_kept": True}]
     # The firewalls of the app in the whole inventory, whichever of its tenants are in the play.
