@@ -186,6 +186,11 @@ def test_second_setup_changes_nothing_and_check_mode_predicts_no_change(msp):
     run = play(msp, "setup.yml", "--check", "--diff")
     assert run.rc == 0, run
     assert run.changed() == 0, run
+    # push takes the stored values (a multitenant app's from its own credentials file) and finds every firewall
+    # recorded on them.
+    run = play(msp, "push.yml")
+    assert run.rc == 0, run
+    assert run.changed() == 0, run
     assert fleet(msp) == before
     assert all(len(our_app(msp, customer)["passwordCredentials"]) == 1 for customer in CUSTOMERS)
 
