@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mailoauth.sophos.plugins.module_utils.oauth import sign_in_binding
+from ansible_collections.mailoauth.sophos.plugins.module_utils.oauth import sign_in_binding, split_addresses
 from ansible_collections.mailoauth.sophos.plugins.module_utils.oauth import sign_in_positions as _positions
 
 
-def sign_in_positions(pasted, client_secret, mailbox):
+def _text(pasted, name):
     if pasted is not None and not isinstance(pasted, str):
-        raise AnsibleFilterError("sign_in_positions takes the pasted addresses as one string (one per line or "
-                                 "separated by spaces), got a %s" % type(pasted).__name__)
-    return _positions(pasted, client_secret or "", sign_in_binding(mailbox))
+        raise AnsibleFilterError("%s takes the pasted addresses as one string (one per line or separated by spaces), "
+                                 "got a %s" % (name, type(pasted).__name__))
+    return pasted
+
+
+def sign_in_positions(pasted, client_secret, mailbox):
+    return _positions(_text(pasted, "sign_in_positions"), client_secret or "", sign_in_binding(mailbox))
+
+
+def sign_in_addresses(pasted):
+    return split_addresses(_text(pasted, "sign_in_addresses"))
 
 
 class FilterModule:
     def filters(self):
-        return {"sign_in_positions": sign_in_positions}
+        return {"sign_in_positions": sign_in_positions, "sign_in_addresses": sign_in_addresses}

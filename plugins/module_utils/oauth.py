@@ -194,12 +194,21 @@ def state_is_ours(client_secret, state, binding=""):
     return hmac.compare_digest(found.group(2), _state_tag(client_secret, found.group(1), binding))
 
 
+_ADDRESS_START = re.compile(r"(?=https?://)")
+
+
+def split_addresses(pasted):
+    """The addresses in one pasted answer: separated by whitespace, or by nothing at all, as a browser's password
+    field leaves several lines pasted into it (it drops line breaks; an address holds no unencoded ``http://``)."""
+    return [address for chunk in (pasted or "").split() for address in _ADDRESS_START.split(chunk) if address]
+
+
 def sign_in_positions(pasted, client_secret, binding):
-    """The 1-based positions, among the whitespace-separated addresses in ``pasted``, of those whose state belongs
-    to a headless sign-in for ``binding`` with this client secret. Addresses without a readable state count as
+    """The 1-based positions, among the addresses in ``pasted`` (split_addresses), of those whose state belongs to
+    a headless sign-in for ``binding`` with this client secret. Addresses without a readable state count as
     nobody's; nothing of an address is ever returned."""
     positions = []
-    for position, address in enumerate((pasted or "").split(), 1):
+    for position, address in enumerate(split_addresses(pasted), 1):
         try:
             state = (urllib.parse.parse_qs(urllib.parse.urlsplit(address).query).get("state") or [""])[0]
         except ValueError:

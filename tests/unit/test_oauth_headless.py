@@ -17,6 +17,7 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils.oauth import (
     rebuild_flow,
     sign_in_binding,
     sign_in_positions,
+    split_addresses,
     state_is_ours,
     with_derived_secrets,
 )
@@ -118,6 +119,14 @@ def test_each_tenant_finds_only_its_own_address_among_several_pasted():
     assert sign_in_positions(pasted, OTHER_SECRET, TENANT_A) == []
     assert sign_in_positions("", SECRET, TENANT_A) == []
     assert sign_in_positions(None, SECRET, TENANT_A) == []
+
+
+def test_addresses_pasted_without_a_separator_are_told_apart():
+    # A browser's password field (AWX's survey type password) drops the line breaks of a multi-line paste.
+    first, second = _redirect(new_state(SECRET, binding=TENANT_A)), _redirect(new_state(SECRET, binding=TENANT_B))
+    assert split_addresses(first + second) == [first, second]
+    assert split_addresses(" %s\r\n%s\n" % (first, second)) == [first, second]
+    assert sign_in_positions(first + second, SECRET, TENANT_B) == [2]
 
 
 def test_a_refused_sign_in_still_belongs_to_its_tenant():
