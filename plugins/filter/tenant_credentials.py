@@ -63,14 +63,27 @@ def _fact(host_variables, names):
     return ""
 
 
-def tenant_credentials_merged(stored, run_tenants, hostvars):
+def _signed_in(host_variables):
+    """Whether the lead got its refresh token from a sign-in in this run (not by renewing the stored one)."""
+    try:
+        result = host_variables["refresh_token_result"]
+    except (KeyError, AnsibleFilterError):
+        return False
+    return isinstance(result, Mapping) and bool(result.get("refresh_token")) and result.get("mode") != "refresh_token"
+
+
+def tenant_credentials_merged(stored, run_tenants, hostvars, renewed_tokens=False):
     """The mapping to write back: the stored one, each tenant of this run overlaid with what its lead knows now.
 
     A tenant whose lead failed after creating a value (a new secret, then a failed sign-in) keeps that value too:
-    the old one may already be gone from the app."""
+    the old one may already be gone from the app. A refresh token is taken only from a sign-in, unless
+    ``renewed_tokens`` (rotate keeps the one renewed with the new secret), as the one-tenant credential is kept."""
     merged = _stored(stored)
     for tenant in run_tenants:
-        known = {key: _fact(hostvars[tenant["lead"]], names) for key, names in FIELDS.items()}
+        host_variables = hostvars[tenant["lead"]]
+        known = {key: _fact(host_variables, names) for key, names in FIELDS.items()}
+        if not (renewed_tokens or _signed_in(host_variables)):
+            known.update(refresh_token="", refresh_token_issued="")
         entry = dict(merged.get(tenant["label"], {}))
         entry.update({key: value for key, value in known.items() if value})
         if entry:
