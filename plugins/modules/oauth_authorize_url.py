@@ -51,7 +51,7 @@ options:
   login_hint:
     description:
       - The mailbox's address, pre-filled on the sign-in page.
-      - With O(client_secret), the sign-in is bound to this mailbox: the later run redeems the address only with the
+      - With O(client_secret), the sign-in is bound to this mailbox, and the later run redeems the address only with the
         same O(mailoauth.sophos.oauth_refresh_token#module:login_hint), so two tenants that consented to one
         multitenant app (same client ID and secret) cannot take each other's address.
     type: str
