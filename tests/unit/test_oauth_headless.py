@@ -113,7 +113,7 @@ def _redirect(state, code="0.AAAA-code"):
 
 def test_each_tenant_finds_only_its_own_address_among_several_pasted():
     pasted = "%s\n  %s\n%s " % (_redirect(new_state(SECRET, binding=TENANT_B)), "not-an-address",
-                                 _redirect(new_state(SECRET, binding=TENANT_A)))
+                                _redirect(new_state(SECRET, binding=TENANT_A)))
     assert sign_in_positions(pasted, SECRET, TENANT_A) == [3]
     assert sign_in_positions(pasted, SECRET, TENANT_B) == [1]
     assert sign_in_positions(pasted, OTHER_SECRET, TENANT_A) == []
