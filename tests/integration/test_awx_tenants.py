@@ -181,7 +181,7 @@ def msp(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def sign_ins(msp):
+def sign_ins():
     """{customer: sign-in URL of the first job}, filled by the first test."""
     return {}
 
