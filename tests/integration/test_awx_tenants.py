@@ -9,7 +9,8 @@ type, survey answers as launch-time extra vars, the write-back landing in the aw
   the credential holds the three tenants' entries;
 - job 3 (survey empty, -vvvv) changes nothing and keeps every stored refresh token;
 - tenant A's address pasted alone makes only A sign in anew (at -vvv);
-- an address that belongs to no tenant stops the job before anything changes, named by its position.
+- an address that belongs to no tenant stops the job before anything changes, named by its position;
+- a rotate job gives every tenant a new client secret and refresh token, in the credential and on its firewall.
 No job's events hold a secret of any tenant, mailbox, firewall or the credential store.
 """
 
@@ -102,7 +103,7 @@ class MspAwx:
             self.seen_values.update(values[key] for key in ("client_secret", "refresh_token") if values.get(key))
         return tenants
 
-    def run(self, launch_vars=None, verbosity=0):
+    def run(self, launch_vars=None, verbosity=0, playbook="setup.yml", template_vars=None):
         self.jobs += 1
         private_data_dir = os.path.join(self.workdir, "job-%d" % self.jobs)
         envvars = {
@@ -122,12 +123,12 @@ class MspAwx:
             with open(self.database, encoding="utf-8") as handle:
                 inputs = json.load(handle).get(MAIL_CREDENTIAL, {}).get("inputs", {})
         write_job(private_data_dir, inventory=self.inventory, credentials=[(MAIL_CREDENTIAL_TYPE, inputs)],
-                  template_vars=SETUP_VARS, launch_vars=launch_vars, envvars=envvars, verbosity=verbosity)
+                  template_vars=template_vars or SETUP_VARS, launch_vars=launch_vars, envvars=envvars, verbosity=verbosity)
         outside = {name: os.environ.pop(name) for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
                                                            "REQUESTS_CA_BUNDLE") if name in os.environ}
         try:
             result = ansible_runner.run(private_data_dir=private_data_dir, quiet=True, ident="job",
-                                        playbook=os.path.join("playbooks", "setup.yml"))
+                                        playbook=os.path.join("playbooks", playbook))
         finally:
             os.environ.update(outside)
         self.stored()
@@ -285,6 +286,28 @@ def test_an_address_of_no_tenant_stops_the_job_before_anything_changes_and_is_na
     assert msp.stored() == before
     assert {customer: msp.notification(customer) for customer in CUSTOMERS} == firewalls
     assert_no_secret_in_events(job, msp.secrets() | {own, altered} | forms(query["code"][0]))
+
+
+
+def test_rotate_job_keeps_every_tenants_new_secret_and_token_and_each_firewall_gets_its_own(msp):
+    before = msp.stored()
+    result, job = msp.run(playbook="rotate.yml", template_vars={
+        "mailoauth_awx_credential": MAIL_CREDENTIAL, "mailoauth_awx_organization": "Default"})
+    assert result.status == "successful", stdout_of(job)[-5000:]
+    after = msp.stored()
+    assert sorted(after) == sorted(CUSTOMERS)
+    for customer in CUSTOMERS:
+        app = msp.app(customer)
+        assert [credential["keyId"] for credential in app["passwordCredentials"]] == [
+            after[customer]["client_secret_key_id"]], customer  # the old secret retired, the new one kept
+        assert after[customer]["client_secret"] != before[customer]["client_secret"]
+        assert after[customer]["refresh_token"] != before[customer]["refresh_token"]
+        held = msp.notification(customer)
+        assert (held["ClientSecret"], held["RefreshToken"]) == (
+            after[customer]["client_secret"], after[customer]["refresh_token"]), customer
+        assert [msp.redeem(held, other) for other in CUSTOMERS] == [
+            200 if other == customer else 400 for other in CUSTOMERS], customer
+    assert_no_secret_in_events(job, msp.secrets() | {before[c]["client_secret"] for c in CUSTOMERS})
 
 
 if __name__ == "__main__":
