@@ -128,7 +128,7 @@ class ActionModule(ActionModuleBase):
             return client.redeem_flow(flow, response)
         # No flow kept (an AWX job cannot hand one to the next): rebuild it from the state in the pasted address.
         self._redirect_uri = params["redirect_uri"]
-        return client.redeem_stateless(response, params["redirect_uri"], scopes)
+        return client.redeem_stateless(response, params["redirect_uri"], scopes, login_hint=params.get("login_hint"))
 
     def _loopback(self, client, params, scopes):
         if not is_loopback_uri(params["redirect_uri"]):

@@ -143,10 +143,13 @@ def check_authorize_page(session, url):
 # - PKCE binds the code to whoever holds the verifier. Here that is whoever holds the client secret, and a
 #   confidential client's code cannot be redeemed without the client secret anyway (AADSTS7000218): someone who
 #   intercepts the code (it is in the pasted URL) still needs the secret, exactly as with a random verifier.
-# - The state stays random per sign-in (and is checked): it carries a tag, an HMAC of its random part, so a state
-#   that was tampered with or made elsewhere (another app, another secret, msal's own random state) is refused here
-#   with a clear message before the code is sent anywhere. A code and a state from two different sign-ins fail at
-#   the token endpoint (the derived verifier does not match that code's challenge, AADSTS501481).
+# - The state stays random per sign-in (and is checked): it carries a tag, an HMAC of its random part and of the
+#   mailbox the sign-in is for (whose domain names its tenant), so a state that was tampered with or made elsewhere
+#   (another app, another secret, msal's own random state, another tenant's sign-in with the same multitenant app
+#   and secret) is refused here with a clear message before the code is sent anywhere. The same binding lets one job
+#   over several tenants pick each tenant's own address out of several pasted ones (sign_in_positions). A code and
+#   a state from two different sign-ins fail at the token endpoint (the derived verifier does not match that
+#   code's challenge, AADSTS501481).
 # - The nonce (which ties the ID token to this sign-in) is derived the same way; msal sends its SHA-256 and checks
 #   the ID token against it as usual.
 # - The code itself stays single-use and short-lived (Entra: AADSTS54005, AADSTS70008).
@@ -166,19 +169,53 @@ def _mac(client_secret, label, value):
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def new_state(client_secret, random_part=None):
-    """A fresh random state with its tag: ``<random>.<HMAC tag>``."""
+def sign_in_binding(login_hint):
+    """What a headless sign-in's state is bound to besides the app's secret: the mailbox, which also names its tenant
+    (a UPN's domain is verified in one tenant only). Not the tenant_id option: one tenant has several spellings (its
+    id, a domain, "organizations"), and a run may know only some of them before the app's steps."""
+    return (login_hint or "").lower()
+
+
+def _state_tag(client_secret, random_part, binding):
+    return _mac(client_secret, _STATE_LABEL, random_part + "\n" + binding)[:_STATE_TAG_LENGTH]
+
+
+def new_state(client_secret, random_part=None, binding=""):
+    """A fresh random state with its tag: ``<random>.<HMAC tag>``, the tag bound to ``binding`` (sign_in_binding)."""
     random_part = random_part or token_urlsafe(18)
-    return "%s.%s" % (random_part, _mac(client_secret, _STATE_LABEL, random_part)[:_STATE_TAG_LENGTH])
+    return "%s.%s" % (random_part, _state_tag(client_secret, random_part, binding))
 
 
-def state_is_ours(client_secret, state):
-    """Whether ``state`` was made by new_state with this client secret (constant-time comparison)."""
+def state_is_ours(client_secret, state, binding=""):
+    """Whether ``state`` was made by new_state with this client secret and binding (constant-time comparison)."""
     found = _STATE.match(state or "")
     if not found or not client_secret:
         return False
-    expected = _mac(client_secret, _STATE_LABEL, found.group(1))[:_STATE_TAG_LENGTH]
-    return hmac.compare_digest(found.group(2), expected)
+    return hmac.compare_digest(found.group(2), _state_tag(client_secret, found.group(1), binding))
+
+
+_ADDRESS_START = re.compile(r"(?=https?://)")
+
+
+def split_addresses(pasted):
+    """The addresses in one pasted answer: separated by whitespace, or by nothing at all, as a browser's password
+    field leaves several lines pasted into it (it drops line breaks; an address holds no unencoded ``http://``)."""
+    return [address for chunk in (pasted or "").split() for address in _ADDRESS_START.split(chunk) if address]
+
+
+def sign_in_positions(pasted, client_secret, binding):
+    """The 1-based positions, among the addresses in ``pasted`` (split_addresses), of those whose state belongs to
+    a headless sign-in for ``binding`` with this client secret. Addresses without a readable state count as
+    nobody's; nothing of an address is ever returned."""
+    positions = []
+    for position, address in enumerate(split_addresses(pasted), 1):
+        try:
+            state = (urllib.parse.parse_qs(urllib.parse.urlsplit(address).query).get("state") or [""])[0]
+        except ValueError:
+            continue
+        if state_is_ours(client_secret, state, binding):
+            positions.append(position)
+    return positions
 
 
 def derived_secrets(client_secret, state):
@@ -220,12 +257,13 @@ def with_derived_secrets(flow, client_secret):
                 nonce=nonce)
 
 
-def rebuild_flow(client_secret, state, redirect_uri, scopes):
+def rebuild_flow(client_secret, state, redirect_uri, scopes, binding=""):
     """The flow of a headless sign-in, from the state the redirect carries back: what run 2 redeems with."""
-    if not state_is_ours(client_secret, state):
+    if not state_is_ours(client_secret, state, binding):
         raise IdentityError(
-            "The pasted address does not come from a sign-in URL made for this app with this client secret "
-            "(its state is missing, altered or from another sign-in)", code="authorization_response",
+            "The pasted address does not come from a sign-in URL made for this app and mailbox (login_hint) with "
+            "this client secret (its state is missing, altered or from another sign-in)",
+            code="authorization_response",
             hint="run again without refresh_token_authorization_response (authorization_response) for a new sign-in "
                  "URL, sign in there, and paste the whole address the browser ends on, unchanged")
     verifier, nonce = derived_secrets(client_secret, state)
@@ -348,7 +386,8 @@ class OAuthClient:
             flow = app.initiate_auth_code_flow(msal_scopes(scopes), redirect_uri=redirect_uri,
                                                login_hint=login_hint or None, prompt=prompt or None,
                                                response_mode="query",
-                                               state=new_state(self._secret) if stateless else None)
+                                               state=new_state(self._secret, binding=sign_in_binding(login_hint))
+                                               if stateless else None)
         if stateless:
             flow = with_derived_secrets(flow, self._secret)
         self._secrets += (flow["code_verifier"],)
@@ -376,11 +415,13 @@ class OAuthClient:
                                 % (action, scrub(str(exc).split("(", maxsplit=1)[0].strip(), self._secrets)),
                                 code="id_token", hint="start a new sign-in") from None
 
-    def redeem_stateless(self, params, redirect_uri, scopes):
-        """Redeem the redirect of a sign-in made with start_flow(stateless=True), possibly in an earlier run."""
+    def redeem_stateless(self, params, redirect_uri, scopes, login_hint=None):
+        """Redeem the redirect of a sign-in made with start_flow(stateless=True), possibly in an earlier run, for the
+        same login_hint."""
         if params.get("error"):  # nothing to redeem: the reason matters more than whose sign-in it was
             raise redirect_error(params, "The sign-in")
-        flow = rebuild_flow(self._secret, params.get("state"), redirect_uri, scopes)
+        flow = rebuild_flow(self._secret, params.get("state"), redirect_uri, scopes,
+                            sign_in_binding(login_hint))
         self._secrets += (flow["code_verifier"],)
         try:
             return self.redeem_flow(flow, params)

@@ -20,8 +20,8 @@ description:
     and nothing is shared between two jobs). The PKCE code verifier and the OpenID Connect nonce are then not drawn at
     random but derived from a fresh random C(state) and the client secret (HMAC-SHA256 under distinct
     labels), so M(mailoauth.sophos.oauth_refresh_token) rebuilds the same values from the state in the pasted
-    address. The state carries a tag made with the client secret, so an address that was altered or comes from
-    another sign-in is refused with a clear error before its code is sent anywhere.
+    address. The state carries a tag made with the client secret and the mailbox (O(login_hint)), so an address that
+    was altered or comes from another sign-in is refused with a clear error before its code is sent anywhere.
   - "Why that is safe: PKCE binds the code to whoever holds the verifier, here whoever holds the client secret; the
     code of a confidential client cannot be redeemed without that secret anyway. The state stays random per
     sign-in and is checked, the nonce is still checked against the ID token, and the code stays single-use and
@@ -51,6 +51,9 @@ options:
   login_hint:
     description:
       - The mailbox's address, pre-filled on the sign-in page.
+      - With O(client_secret), the sign-in is bound to this mailbox, and the later run redeems the address only with the
+        same O(mailoauth.sophos.oauth_refresh_token#module:login_hint), so two tenants that consented to one
+        multitenant app (same client ID and secret) cannot take each other's address.
     type: str
   prompt:
     description:
@@ -93,13 +96,15 @@ EXAMPLES = r"""
       ends on in pasted_redirect_url.
   when: pasted_redirect_url | default('') | length == 0
 
-# Run 2: redeem the pasted address; nothing from run 1 is needed but the same client id, secret and redirect URI
+# Run 2: redeem the pasted address; nothing from run 1 is needed but the same client id, secret, redirect URI and
+# login_hint
 - name: Redeem the pasted address
   mailoauth.sophos.oauth_refresh_token:
     client_id: "{{ mailoauth_client_id }}"
     client_secret: "{{ mailoauth_client_secret }}"
     mode: authorization_response
     authorization_response: "{{ pasted_redirect_url }}"
+    login_hint: firewall-alerts@contoso.com
   register: signin
 
 # Within one run (or with a place to keep the flow): without client_secret, keep auth_flow

@@ -72,6 +72,9 @@ options:
   login_hint:
     description:
       - The mailbox's address, pre-filled on the sign-in page (V(loopback)).
+      - With O(mode=authorization_response) and no O(auth_flow), the mailbox the sign-in URL was made for (the
+        O(mailoauth.sophos.oauth_authorize_url#module:login_hint) of the first run). The pasted address is refused
+        when its sign-in was made for another mailbox.
     type: str
   username:
     description:

@@ -31,6 +31,7 @@ LONGEST_FIRST = [
     "test_entra_role.py",
     "test_fresh_tenant.py",
     "test_awx_workflow.py",
+    "test_awx_tenants.py",
     "test_bootstrap.py",
     "test_awx_jobs.py",
     "test_refresh_token.py",

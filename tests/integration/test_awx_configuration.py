@@ -107,3 +107,18 @@ def test_verify_runs_daily_and_rotation_well_before_the_secret_or_an_idle_refres
     assert 3 * every <= defaults["entra_app_secret_valid_days"] - defaults["entra_app_secret_min_valid_days"]
     assert 3 * every <= 90
     assert every == min(defaults["entra_app_secret_valid_days"], 90) // 3
+
+
+def test_the_mail_credential_type_for_several_tenants_is_a_choice(created, tmp_path):
+    several = "Sophos notification OAuth 2.0, several tenants (mailoauth.sophos)"
+    assert several in created["credential_type"]
+    assert created["credential"]["mailoauth mail app"]["credential_type"] == (
+        "Sophos notification OAuth 2.0 (mailoauth.sophos)")
+    chosen = configure(tmp_path, "-e", "awx_mail_credential_type=several_tenants")
+    assert chosen["credential"]["mailoauth mail app"]["credential_type"] == several
+    # The same templates take it, with the same survey: one answer holds every tenant's address.
+    setup = chosen["job_template"]["mailoauth.sophos setup"]
+    assert "mailoauth mail app" in setup["credentials"]
+    question = setup["survey_spec"]["spec"][0]
+    assert question["variable"] == "refresh_token_authorization_response" and question["type"] == "password"
+    assert question["max"] >= 20 * 4096

@@ -15,6 +15,9 @@ from ansible_collections.mailoauth.sophos.plugins.module_utils.oauth import (
     nonce_hash,
     pkce_challenge,
     rebuild_flow,
+    sign_in_binding,
+    sign_in_positions,
+    split_addresses,
     state_is_ours,
     with_derived_secrets,
 )
@@ -79,6 +82,58 @@ def test_foreign_or_tampered_state_is_refused(make):
 
 def test_no_secret_recognises_no_state():
     assert not state_is_ours("", new_state(SECRET))
+
+
+TENANT_A = sign_in_binding("alerts@contoso.com")
+TENANT_B = sign_in_binding("alerts@fabrikam.com")
+
+
+@pytest.mark.parametrize("other", [
+    TENANT_B,
+    sign_in_binding("other@contoso.com"),
+    "",
+], ids=["another-tenants-mailbox", "another-mailbox-same-tenant", "unbound"])
+def test_state_of_one_tenants_sign_in_is_refused_for_another_with_the_same_app_and_secret(other):
+    # Two tenants consenting to one multitenant app share its client id and secret: only the binding tells them apart.
+    state = new_state(SECRET, binding=TENANT_A)
+    assert state_is_ours(SECRET, state, TENANT_A)
+    assert not state_is_ours(SECRET, state, other)
+    with pytest.raises(IdentityError, match="app and mailbox"):
+        rebuild_flow(SECRET, state, "http://localhost/", SCOPES, other)
+
+
+def test_binding_ignores_the_case_of_the_mailbox():
+    state = new_state(SECRET, binding=sign_in_binding("Alerts@Contoso.com"))
+    assert state_is_ours(SECRET, state, sign_in_binding("alerts@contoso.com"))
+
+
+def _redirect(state, code="0.AAAA-code"):
+    return "http://localhost/?" + urllib.parse.urlencode({"code": code, "state": state, "session_state": "s"})
+
+
+def test_each_tenant_finds_only_its_own_address_among_several_pasted():
+    pasted = "%s\n  %s\n%s " % (_redirect(new_state(SECRET, binding=TENANT_B)), "not-an-address",
+                                _redirect(new_state(SECRET, binding=TENANT_A)))
+    assert sign_in_positions(pasted, SECRET, TENANT_A) == [3]
+    assert sign_in_positions(pasted, SECRET, TENANT_B) == [1]
+    assert sign_in_positions(pasted, OTHER_SECRET, TENANT_A) == []
+    assert sign_in_positions("", SECRET, TENANT_A) == []
+    assert sign_in_positions(None, SECRET, TENANT_A) == []
+
+
+def test_addresses_pasted_without_a_separator_are_told_apart():
+    # A browser's password field (AWX's survey type password) drops the line breaks of a multi-line paste.
+    first, second = _redirect(new_state(SECRET, binding=TENANT_A)), _redirect(new_state(SECRET, binding=TENANT_B))
+    assert split_addresses(first + second) == [first, second]
+    assert split_addresses(" %s\r\n%s\n" % (first, second)) == [first, second]
+    assert sign_in_positions(first + second, SECRET, TENANT_B) == [2]
+
+
+def test_a_refused_sign_in_still_belongs_to_its_tenant():
+    # Entra sends the state back with error=access_denied too: the tenant gets the reason, not "matches no tenant".
+    state = new_state(SECRET, binding=TENANT_A)
+    refused = "http://localhost/?" + urllib.parse.urlencode({"error": "access_denied", "state": state})
+    assert sign_in_positions(refused, SECRET, TENANT_A) == [1]
 
 
 def _msal_like_flow(state):
