@@ -327,7 +327,16 @@ def print_profile(path, title, limit=25):
     stats.sort_stats("tottime").print_stats(limit)
 
 
-def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=None, progress=None):
+# --variant: the same phases with ansible-core's controller configured differently, interleaved phase by phase in
+# one run so that both see the same load. name -> environment for ansible-playbook.
+VARIANTS = {
+    "plain": {},
+    "fork_gc": {"ANSIBLE_CALLBACKS_ENABLED": "mailoauth.sophos.fork_gc"},
+}
+
+
+def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=None, progress=None,
+                variants=("plain",)):
     work_dir = tempfile.mkdtemp(prefix="mailoauth-bench-%d-" % count)
     started = time.perf_counter()
     options = {"sfos": {"latency": DEFAULT_LATENCY}} if latency else None
@@ -346,20 +355,21 @@ def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=
         for playbook in ("floor.yml", "configure.yml") + (("sdk_module.yml",) if vendor_forks else ()):
             run_playbook("warmup", playbook, inventory, extra_vars, forks_list[0], env, work_dir, sandbox_pid,
                          args=("--limit", firewalls[0]["name"]))
-        plan = [(forks, name) for forks in forks_list for name in phases]
-        plan += [(forks, name) for forks in vendor_forks for name in VENDOR_PHASES]
-        for forks, name in plan:
+        plan = [(forks, name, variant) for forks in forks_list for name in phases for variant in variants]
+        plan += [(forks, name, variants[0]) for forks in vendor_forks for name in VENDOR_PHASES]
+        for forks, name, variant in plan:
             playbook, fresh = ALL_PHASES[name][0], ALL_PHASES[name][5]
             fleet_control(sandbox, "reset" if fresh else "counters", "POST")
-            label = "%s-f%d" % (name, forks)
-            measured, recap, output = run_playbook(label, playbook, inventory, extra_vars, forks, env, work_dir,
-                                                   sandbox_pid)
+            label = "%s-f%d" % (name, forks) + ("" if variant == "plain" else "-" + variant)
+            measured, recap, output = run_playbook(label, playbook, inventory, extra_vars, forks,
+                                                   dict(env, **VARIANTS[variant]), work_dir, sandbox_pid)
             fleet = fleet_control(sandbox, "state")["firewalls"]
             problems = check_phase(name, measured, recap, fleet, firewalls)
             for secret in (extra["mailoauth_client_secret"], extra["mailoauth_refresh_token"]):
                 if secret in output:
                     problems.append("a secret appears in the output of %s" % label)
             measured["phase"] = name
+            measured["variant"] = variant
             measured["per_host_ms"] = round(1000 * measured["wall_s"] / count, 2)
             measured["cpu_per_host_ms"] = round(1000 * measured["cpu_s"] / count, 2)
             # The machine's own limit: all CPU the run and the emulator used, spread over every core.
@@ -386,14 +396,14 @@ def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=
             print_profile(prof, "N=%d %s" % (count, name))
         # Ratios to the floor (mean of the first and last floor run at the same forks), for wall and CPU time.
         result["ratios"] = {}
-        for forks in forks_list:
-            runs = {run["phase"]: run for run in result["runs"] if run["forks"] == forks}
+        for forks, variant in [(forks, variant) for forks in forks_list for variant in variants]:
+            runs = {run["phase"]: run for run in result["runs"] if run["forks"] == forks and run["variant"] == variant}
             floors = [runs[name] for name in ("floor", "floor_end") if name in runs]
             if not floors:
                 continue
             for key, ratios in (("wall_s", "wall"), ("cpu_s", "cpu")):
                 base = sum(floor[key] for floor in floors) / len(floors)
-                result["ratios"]["%s f%d" % (ratios, forks)] = {
+                result["ratios"]["%s f%d%s" % (ratios, forks, "" if variant == "plain" else " " + variant)] = {
                     "%s/floor" % name: round(runs[name][key] / base, 2) for name in RATIOS if name in runs}
     finally:
         sandbox.stop()
@@ -409,12 +419,12 @@ def print_table(result):
     print("\nN=%(firewalls)d firewalls (sandbox started in %(sandbox_start_s)s s)" % result)
     if result["latency"]:
         print("latency: %s" % json.dumps(result["latency"]))
-    print("%-13s %5s %8s %8s %8s %9s %8s %8s %8s %8s %8s %7s %5s %8s %6s %8s %6s %8s" % (
+    print("%-22s %5s %8s %8s %8s %9s %8s %8s %8s %8s %8s %7s %5s %8s %6s %8s %6s %8s" % (
         "phase", "forks", "wall s", "ms/host", "cpu s", "cpu ms/h", "ctl cpu", "ctl MiB", "max MiB", "tree RSS",
         "tree PSS", "wkr USS", "procs", "sbx cpu", "load", "bound s", "wall/b", "cpu/cores"))
     for row in result["runs"]:
-        print("%-13s %5d %8.2f %8.2f %8.2f %9.2f %8.2f %8.1f %8.1f %8.1f %8.1f %7s %5d %8.2f %6.2f %8s %6s %8.2f" % (
-            row["phase"], row["forks"], row["wall_s"], row["per_host_ms"], row["cpu_s"], row["cpu_per_host_ms"],
+        print("%-22s %5d %8.2f %8.2f %8.2f %9.2f %8.2f %8.1f %8.1f %8.1f %8.1f %7s %5d %8.2f %6.2f %8s %6s %8.2f" % (
+            row["phase"] + ("" if row["variant"] == "plain" else "+" + row["variant"]), row["forks"], row["wall_s"], row["per_host_ms"], row["cpu_s"], row["cpu_per_host_ms"],
             row["controller_cpu_s"], row["controller_hwm_mib"], row["max_process_rss_mib"], row["peak_tree_rss_mib"],
             row["peak_tree_pss_mib"], "%.1f" % row["worker_uss_mib"] if row["worker_uss_mib"] else "-",
             row["peak_processes"], row["sandbox_cpu_s"], row["load_before"], row.get("latency_bound_s", "-"),
@@ -430,13 +440,14 @@ def growth(report):
     rows = {}
     for run in report["runs"]:
         for measured in run["runs"]:
-            rows.setdefault((measured["phase"], measured["forks"]), []).append((run["firewalls"], measured))
+            rows.setdefault((measured["phase"], measured["forks"], measured["variant"]), []).append(
+                (run["firewalls"], measured))
     table = {}
-    for (phase, forks), points in rows.items():
+    for (phase, forks, variant), points in rows.items():
         if len(points) < 2:
             continue
         base_n, base = points[0]
-        table["%s f%d" % (phase, forks)] = [{
+        table["%s f%d%s" % (phase, forks, "" if variant == "plain" else " " + variant)] = [{
             "firewalls": n, "ms_per_host": m["per_host_ms"], "cpu_ms_per_host": m["cpu_per_host_ms"],
             "per_host_vs_smallest": round(m["per_host_ms"] / base["per_host_ms"], 2),
             "cpu_per_host_vs_smallest": round(m["cpu_per_host_ms"] / base["cpu_per_host_ms"], 2),
@@ -467,6 +478,9 @@ def main(argv=None):
                         help="also run the vendor module's request pattern (vendor, vendor_again) at these forks")
     parser.add_argument("--latency", action="store_true",
                         help="emulated WAN latency on every firewall (tests/sandbox/sfos/latency.py DEFAULT_LATENCY)")
+    parser.add_argument("--variant", nargs="+", choices=list(VARIANTS), default=["plain"],
+                        help="run every phase once per variant, interleaved (fork_gc: the mailoauth.sophos.fork_gc "
+                             "callback enabled); default plain")
     parser.add_argument("--profile", choices=list(ALL_PHASES),
                         help="after the measured runs, run this phase once more with the controller under cProfile")
     parser.add_argument("--json", help="also write the results as JSON to this file ('-' for stdout)")
@@ -486,7 +500,7 @@ def main(argv=None):
               "runs": []}
     for count in args.firewalls:
         result = bench_fleet(count, args.forks, args.phases, args.vendor_forks, args.latency, args.keep,
-                             args.profile, args.progress)
+                             args.profile, args.progress, args.variant)
         report["runs"].append(result)
         print_table(result)
         sys.stdout.flush()
