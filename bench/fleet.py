@@ -5,6 +5,8 @@
         --vendor-forks 50                                                      # make bench-latency
     .venv/bin/python bench/fleet.py --firewalls 500 1000 2000 5000 --phases floor configure again floor_end
                                                                                # make bench-scale
+    .venv/bin/python bench/fleet.py --firewalls 500 2000 --phases floor configure again floor_end \
+        --variant plain fork_gc                        # each phase without, then with the fork_gc callback
 
 For each N it starts the sandbox with N firewalls and runs, one after the other on the same inventory and forks:
   a  floor            bench/playbooks/floor.yml: one set_fact per host (no module process, no network)
@@ -397,7 +399,8 @@ def bench_fleet(count, forks_list, phases, vendor_forks, latency, keep, profile=
         # Ratios to the floor (mean of the first and last floor run at the same forks), for wall and CPU time.
         result["ratios"] = {}
         for forks, variant in [(forks, variant) for forks in forks_list for variant in variants]:
-            runs = {run["phase"]: run for run in result["runs"] if run["forks"] == forks and run["variant"] == variant}
+            runs = {run["phase"]: run for run in result["runs"]
+                    if run["forks"] == forks and run["variant"] == variant}
             floors = [runs[name] for name in ("floor", "floor_end") if name in runs]
             if not floors:
                 continue
@@ -424,7 +427,8 @@ def print_table(result):
         "tree PSS", "wkr USS", "procs", "sbx cpu", "load", "bound s", "wall/b", "cpu/cores"))
     for row in result["runs"]:
         print("%-22s %5d %8.2f %8.2f %8.2f %9.2f %8.2f %8.1f %8.1f %8.1f %8.1f %7s %5d %8.2f %6.2f %8s %6s %8.2f" % (
-            row["phase"] + ("" if row["variant"] == "plain" else "+" + row["variant"]), row["forks"], row["wall_s"], row["per_host_ms"], row["cpu_s"], row["cpu_per_host_ms"],
+            row["phase"] + ("" if row["variant"] == "plain" else "+" + row["variant"]), row["forks"], row["wall_s"],
+            row["per_host_ms"], row["cpu_s"], row["cpu_per_host_ms"],
             row["controller_cpu_s"], row["controller_hwm_mib"], row["max_process_rss_mib"], row["peak_tree_rss_mib"],
             row["peak_tree_pss_mib"], "%.1f" % row["worker_uss_mib"] if row["worker_uss_mib"] else "-",
             row["peak_processes"], row["sandbox_cpu_s"], row["load_before"], row.get("latency_bound_s", "-"),
