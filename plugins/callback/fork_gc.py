@@ -9,19 +9,19 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: fork_gc
 type: aggregate
-short_description: Cheaper forked workers for large fleets (Python's gc.freeze before each fork)
+short_description: Less memory per forked worker in large fleets (Python's gc.freeze before each fork)
 version_added: 0.2.0
 description:
   - ansible-core runs every task on every host in a worker process forked from the controller. A forked worker shares
-    the controller's memory copy-on-write, but Python's cyclic garbage collector, when it runs in the worker, walks
-    and writes to every object the controller holds (the inventory, every host's variables, the results of the
-    running task), so the kernel copies those pages into the worker and the work grows with the size of the fleet.
+    the controller's memory copy-on-write, but when Python's cyclic garbage collector runs a full collection in the
+    worker, it walks and writes to every object the controller holds (the inventory, every host's variables, the
+    results of the running task), so the kernel copies the whole controller heap into that worker.
   - This callback registers C(gc.freeze()) to run in the controller just before each fork and C(gc.unfreeze())
     just after it in the controller (the recipe of the Python documentation for C(gc.freeze)). The worker starts
-    with the controller's objects in the permanent generation, which its collections skip; the controller's own
-    garbage collection is unchanged.
+    with the controller's objects in the permanent generation, which its collections skip; the controller keeps
+    collecting its own garbage.
   - It prints nothing and changes no result. Enable it for playbooks over hundreds of hosts, in ansible.cfg
-    (C(callbacks_enabled = mailoauth.sophos.fork_gc)) or with E(ANSIBLE_CALLBACKS_ENABLED).
+    (C(callbacks_enabled = mailoauth.sophos.fork_gc)) or with the environment variable C(ANSIBLE_CALLBACKS_ENABLED).
 requirements:
   - enable in configuration (C(callbacks_enabled))
 """
