@@ -105,7 +105,26 @@ def tenant_apps(run_tenants, hostvars, conflict_variables, groups=None):
     return list(apps.values())
 
 
+def tenant_finishers(run_tenants, hostvars, alive):
+    """Who finishes each tenant whose steps passed (its lead handed its values over, mailoauth_tenant_ready) after the
+    firewall play: its lead when the lead is among ``alive`` (ansible_play_hosts, the firewalls that did not fail),
+    else the first of its firewalls that is; "" when none is. One entry per such tenant, in the order of
+    ``run_tenants``, with the tenant's firewalls of the run that failed (names only)."""
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("tenant_finishers needs hostvars")
+    alive = set(alive or [])
+    finishers = []
+    for tenant in run_tenants:
+        if not _get(hostvars[tenant["lead"]], "mailoauth_tenant_ready"):
+            continue
+        survivors = [host for host in tenant["firewalls"] if host in alive]
+        finishers.append({"label": tenant["label"], "lead": tenant["lead"],
+                          "finisher": survivors[0] if survivors else "",
+                          "failed": [host for host in tenant["firewalls"] if host not in alive]})
+    return finishers
+
+
 class FilterModule:
     def filters(self):
         return {"tenants": tenants, "tenant_firewalls": tenant_firewalls, "tenant_apps": tenant_apps,
-                "app_firewalls": app_firewalls}
+                "app_firewalls": app_firewalls, "tenant_finishers": tenant_finishers}
