@@ -251,3 +251,104 @@ def test_after_a_new_sign_in_verify_reports_per_tenant_and_retire_strands_nobody
     assert [(row["tenant"], row["firewall"], row["status"]) for row in rows] == [
         (seed(msp, customer)["tenant"]["id"], fw["name"], "ok")
         for customer, fws in msp["members"].items() for fw in fws]
+
+
+def secret_keys(msp, customer):
+    return [c["keyId"] for c in our_app(msp, customer)["passwordCredentials"]]
+
+
+def fault(msp, fw, kind):
+    msp["box"].control("https://%s:%d" % (fw["host"], fw["port"]), "config", method="POST", body={"fault": kind})
+
+
+def test_a_lead_that_fails_in_the_firewall_play_is_named_by_another_firewall_of_its_tenant(msp):
+    """rotate with customer_a's lead refusing on its SFOS API: the tenant's retire runs on its next firewall, keeps
+    the old secret (the lead still holds it) and prints the command that finishes the job."""
+    customer = "customer_a"
+    lead, *others = msp["members"][customer]
+    before = fleet(msp)
+    old_keys = secret_keys(msp, customer)
+    fault(msp, lead, "down")
+    try:
+        run = play(msp, "rotate.yml", "--limit", customer)
+    finally:
+        fault(msp, lead, None)
+    assert run.rc != 0, run
+    assert run.failed_hosts() == [lead["name"]], run
+    text = " ".join(run.stdout.split())
+    tenant_id = seed(msp, customer)["tenant"]["id"]
+    assert "Tenant %s: its lead %s failed in this run, so this firewall finishes" % (tenant_id, lead["name"]) in text
+    assert "1 of 3 firewall(s) of the group %s are not recorded on the current secret" % customer in text, run
+    assert ("Finish with: ansible-playbook -i %s mailoauth.sophos.push --limit %s && ansible-playbook -i %s "
+            "mailoauth.sophos.retire" % (msp["inventory"], lead["name"], msp["inventory"])) in text, run
+    keys = secret_keys(msp, customer)
+    assert set(old_keys) < set(keys) and len(keys) == 2   # the old secret kept beside the new one
+    assert notification(msp, lead) == before[lead["name"]]
+    for fw in others:
+        assert notification(msp, fw)["ClientSecret"] != before[fw["name"]]["ClientSecret"], fw["name"]
+
+
+RELAY = ("-e", "mailoauth_remove_mail_server=relay.msp.example", "-e", "mailoauth_remove_mail_port=2525")
+
+
+def tenant_objects(msp, customer):
+    """Our app in a customer's tenant, its service principals and their grants, as the emulator holds them."""
+    state = msp["box"].microsoft("state", tenant=CUSTOMERS.index(customer))
+    apps = [app for app in state["applications"] if app["uniqueName"] == APP_UNIQUE_NAME]
+    app_ids = {app["appId"] for app in apps}
+    sps = [sp for sp in state["service_principals"] if sp["appId"] in app_ids]
+    sp_ids = {sp["id"] for sp in sps}
+    grants = [grant for grant in state["oauth2_permission_grants"] if grant["clientId"] in sp_ids]
+    return {"apps": apps, "service_principals": sps, "grants": grants}
+
+
+def credentials_file(msp, customer):
+    return os.path.join(msp["inventory"], "group_vars", customer, "mailoauth_credentials.yml")
+
+
+def assert_removed(msp, customer):
+    assert tenant_objects(msp, customer) == {"apps": [], "service_principals": [], "grants": []}, customer
+    assert not os.path.exists(credentials_file(msp, customer)), customer
+    for fw in msp["members"][customer]:
+        held = notification(msp, fw)
+        assert (held["MailServer"], held["Port"]) == ("relay.msp.example", "2525"), fw["name"]
+        assert [held[tag] for tag in ("Oauth2Provider", "ClientID", "ClientSecret", "RefreshToken")] == [""] * 4
+
+
+def test_remove_per_tenant_touches_only_the_tenants_in_play_and_a_failing_lead_keeps_only_its_own_app(msp):
+    box = msp["box"]
+    before = fleet(msp)
+    objects = {customer: tenant_objects(msp, customer) for customer in CUSTOMERS}
+    assert all(len(objects[customer]["grants"]) == 1 for customer in CUSTOMERS), objects
+
+    run = play(msp, "remove.yml", "--limit", "customer_b", *RELAY)
+    assert run.rc == 0, run
+    assert_removed(msp, "customer_b")
+    for customer in ("customer_a", "customer_c"):   # untouched: their apps, consent, files and firewalls
+        assert tenant_objects(msp, customer) == objects[customer], customer
+        assert os.path.exists(credentials_file(msp, customer)), customer
+        for fw in msp["members"][customer]:
+            assert notification(msp, fw) == before[fw["name"]], fw["name"]
+
+    # customer_a's lead refuses: its tenant keeps its app, the others go on.
+    lead = msp["members"]["customer_a"][0]
+    fault(msp, lead, "down")
+    try:
+        run = play(msp, "remove.yml", *RELAY)
+    finally:
+        fault(msp, lead, None)
+    assert run.rc != 0, run
+    finisher = msp["members"]["customer_a"][1]["name"]
+    assert run.failed_hosts() == [lead["name"], finisher], run
+    assert "%s could not be switched away from OAuth 2.0 and still uses the app %s, so it was kept" % (
+        lead["name"], objects["customer_a"]["apps"][0]["appId"]) in " ".join(run.stdout.split()), run
+    assert tenant_objects(msp, "customer_a") == objects["customer_a"]
+    assert notification(msp, lead) == before[lead["name"]]
+    assert_removed(msp, "customer_c")
+
+    run = play(msp, "remove.yml", *RELAY)
+    assert run.rc == 0, run
+    for customer in CUSTOMERS:
+        assert_removed(msp, customer)
+    assert [deleted["appId"] for deleted in box.microsoft("state", tenant=0)["deleted_applications"]] == [
+        objects["customer_a"]["apps"][0]["appId"]]
