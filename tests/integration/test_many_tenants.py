@@ -7,6 +7,9 @@ After setup every firewall holds its own tenant's values, which redeem only at i
 its own tenant's mailbox (the SMTP emulator's login record); a second run changes nothing; a tenant whose refresh
 tokens were revoked fails alone in a rotation while the other two rotate and retire; once that tenant has signed in
 again, verify passes with one row per tenant and retire leaves every app with exactly the secret its firewalls hold.
+A lead that fails in rotate's firewall play is named, with the command that finishes the job, by its tenant's next
+firewall. remove.yml previews per tenant, removes one tenant's app, consent and credentials file alone (--limit),
+keeps the app of a tenant whose lead could not be switched while the others go, and then removes the rest.
 
 Firewalls of one tenant that disagree on a tenant variable are refused: test_reliability_tenants.py.
 """
@@ -320,6 +323,15 @@ def test_remove_per_tenant_touches_only_the_tenants_in_play_and_a_failing_lead_k
     before = fleet(msp)
     objects = {customer: tenant_objects(msp, customer) for customer in CUSTOMERS}
     assert all(len(objects[customer]["grants"]) == 1 for customer in CUSTOMERS), objects
+
+    run = play(msp, "remove.yml", "--check", *RELAY)   # a preview: each lead's firewall, consent, app and file
+    assert run.rc == 0, run
+    leads = [msp["members"][customer][0]["name"] for customer in CUSTOMERS]
+    assert {name: counts["changed"] for name, counts in run.recap.items()} == {
+        fw["name"]: 4 if fw["name"] in leads else 1 for fws in msp["members"].values() for fw in fws}, run
+    assert fleet(msp) == before
+    assert {customer: tenant_objects(msp, customer) for customer in CUSTOMERS} == objects
+    assert all(os.path.exists(credentials_file(msp, customer)) for customer in CUSTOMERS)
 
     run = play(msp, "remove.yml", "--limit", "customer_b", *RELAY)
     assert run.rc == 0, run
