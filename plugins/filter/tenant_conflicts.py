@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""A filter that finds the tenant variables on which the firewalls of a play differ, for playbooks/tasks/one_tenant.yml.
+"""A filter that finds the tenant variables on which the firewalls of one tenant differ, for the tenants filter.
 
 Values are compared, never returned: some of them are secrets (client secret, refresh token). What comes back names
 the variable, and the groups (else hosts) that hold each distinct value.

@@ -87,7 +87,7 @@ def test_two_tenants_in_one_run_each_run_their_own_steps(msp):
     assert state["fw03"]["sets"] == 0, "the failed tenant's firewall was written"
 
 
-@pytest.mark.parametrize("playbook", ["setup.yml", "rotate.yml", "verify.yml"])
+@pytest.mark.parametrize("playbook", ["setup.yml", "rotate.yml", "verify.yml", "remove.yml"])
 def test_firewalls_of_one_tenant_that_disagree_are_refused_before_any_change(msp, playbook):
     path = make_customer_b_disagree(msp)
     try:

@@ -1,5 +1,5 @@
-"""The filters that work out the tenants of a run (tenants, tenant_firewalls) and verify's per-tenant report
-(tenant_rows, tenant_summaries)."""
+"""The filters that work out the tenants of a run (tenants, tenant_firewalls, tenant_finishers) and verify's
+per-tenant report (tenant_rows, tenant_summaries)."""
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -8,6 +8,7 @@ from ansible_collections.mailoauth.sophos.plugins.filter.report import tenant_ro
 from ansible_collections.mailoauth.sophos.plugins.filter.tenants import (
     app_firewalls,
     tenant_apps,
+    tenant_finishers,
     tenant_firewalls,
     tenants,
 )
@@ -105,6 +106,40 @@ def test_the_filters_need_hostvars():
         tenant_firewalls(["fw1"], None, "tenant-a")
     with pytest.raises(AnsibleFilterError):
         app_firewalls(["fw1"], None, "tenant-msp/msp")
+    with pytest.raises(AnsibleFilterError):
+        tenant_finishers([], None, [])
+
+
+FINISHING = [{"label": "tenant-a", "lead": "fw1", "firewalls": ["fw1", "fw2", "fw3"]},
+             {"label": "tenant-b", "lead": "fw4", "firewalls": ["fw4", "fw5"]},
+             {"label": "tenant-c", "lead": "fw6", "firewalls": ["fw6"]},
+             {"label": "tenant-d", "lead": "fw7", "firewalls": ["fw7", "fw8"]}]
+READY = {"fw%d" % n: {"mailoauth_tenant_ready": True} for n in range(1, 9)}
+
+
+@pytest.mark.parametrize("alive, expected", [
+    pytest.param(["fw1", "fw2", "fw3", "fw4", "fw5", "fw6", "fw7", "fw8"],
+                 [("tenant-a", "fw1", []), ("tenant-b", "fw4", []), ("tenant-c", "fw6", []), ("tenant-d", "fw7", [])],
+                 id="every-lead-alive-finishes-its-tenant"),
+    pytest.param(["fw3", "fw4", "fw6", "fw7", "fw8"],
+                 [("tenant-a", "fw3", ["fw1", "fw2"]), ("tenant-b", "fw4", ["fw5"]), ("tenant-c", "fw6", []),
+                  ("tenant-d", "fw7", [])],
+                 id="a-failed-lead-hands-over-to-the-first-firewall-of-its-tenant-still-alive"),
+    pytest.param(["fw1", "fw2", "fw3", "fw4", "fw5", "fw7"],
+                 [("tenant-a", "fw1", []), ("tenant-b", "fw4", []), ("tenant-c", "", ["fw6"]),
+                  ("tenant-d", "fw7", ["fw8"])],
+                 id="a-tenant-with-no-firewall-alive-has-no-finisher-and-names-its-failed-ones"),
+])
+def test_tenant_finishers(alive, expected):
+    result = tenant_finishers(FINISHING, READY, alive)
+    assert [(entry["label"], entry["finisher"], entry["failed"]) for entry in result] == expected
+    assert all(entry["lead"] == tenant["lead"] for entry, tenant in zip(result, FINISHING))
+
+
+def test_a_tenant_whose_steps_failed_has_no_finisher_its_firewalls_stopped_unchanged():
+    hostvars = dict(READY, fw4={})   # tenant-b's lead never handed its values over
+    assert [entry["label"] for entry in tenant_finishers(FINISHING, hostvars, ["fw1", "fw5", "fw6", "fw7"])] == [
+        "tenant-a", "tenant-c", "tenant-d"]
 
 
 RUN = [{"label": "tenant-a", "lead": "fw1", "firewalls": ["fw1", "fw2"]},
