@@ -8,8 +8,9 @@ its own tenant's mailbox (the SMTP emulator's login record); a second run change
 tokens were revoked fails alone in a rotation while the other two rotate and retire; once that tenant has signed in
 again, verify passes with one row per tenant and retire leaves every app with exactly the secret its firewalls hold.
 A lead that fails in rotate's firewall play is named, with the command that finishes the job, by its tenant's next
-firewall. remove.yml previews per tenant, removes one tenant's app, consent and credentials file alone (--limit),
-keeps the app of a tenant whose lead could not be switched while the others go, and then removes the rest.
+firewall. remove.yml previews per tenant and refuses, alone, the tenants that consent to the multitenant app; it keeps
+customer_a's app while its lead cannot be switched, then removes that app, consent and credentials file and nothing
+of the other tenants' or the MSP app.
 
 Firewalls of one tenant that disagree on a tenant variable are refused: test_reliability_tenants.py.
 """
@@ -295,72 +296,88 @@ RELAY = ("-e", "mailoauth_remove_mail_server=relay.msp.example", "-e", "mailoaut
 
 
 def tenant_objects(msp, customer):
-    """Our app in a customer's tenant, its service principals and their grants, as the emulator holds them."""
+    """What a customer's own tenant holds for its firewalls' app: the app (none for a consenting customer), the app's
+    service principal and its grants, as the emulator holds them."""
     state = msp["box"].microsoft("state", tenant=CUSTOMERS.index(customer))
-    apps = [app for app in state["applications"] if app["uniqueName"] == APP_UNIQUE_NAME]
-    app_ids = {app["appId"] for app in apps}
+    name, home = (MSP_APP, msp["box"].microsoft("state", tenant=0)) if customer in CONSENTING else (
+        APP_UNIQUE_NAME, state)
+    app_ids = {app["appId"] for app in home["applications"] if app["uniqueName"] == name}
+    apps = [app for app in state["applications"] if app["appId"] in app_ids]
     sps = [sp for sp in state["service_principals"] if sp["appId"] in app_ids]
     sp_ids = {sp["id"] for sp in sps}
     grants = [grant for grant in state["oauth2_permission_grants"] if grant["clientId"] in sp_ids]
     return {"apps": apps, "service_principals": sps, "grants": grants}
 
 
+def msp_app(msp):
+    """The MSP's multitenant app in its home tenant (customer_a's), with the service principals there."""
+    state = msp["box"].microsoft("state", tenant=0)
+    apps = [app for app in state["applications"] if app["uniqueName"] == MSP_APP]
+    return apps, [sp for sp in state["service_principals"] if sp["appId"] in {app["appId"] for app in apps}]
+
+
 def credentials_file(msp, customer):
     return os.path.join(msp["inventory"], "group_vars", customer, "mailoauth_credentials.yml")
 
 
-def assert_removed(msp, customer):
-    assert tenant_objects(msp, customer) == {"apps": [], "service_principals": [], "grants": []}, customer
-    assert not os.path.exists(credentials_file(msp, customer)), customer
+def assert_untouched(msp, customer, before, objects):
+    assert tenant_objects(msp, customer) == objects[customer], customer
+    assert os.path.exists(credentials_file(msp, customer)), customer
     for fw in msp["members"][customer]:
-        held = notification(msp, fw)
-        assert (held["MailServer"], held["Port"]) == ("relay.msp.example", "2525"), fw["name"]
-        assert [held[tag] for tag in ("Oauth2Provider", "ClientID", "ClientSecret", "RefreshToken")] == [""] * 4
+        assert notification(msp, fw) == before[fw["name"]], fw["name"]
 
 
-def test_remove_per_tenant_touches_only_the_tenants_in_play_and_a_failing_lead_keeps_only_its_own_app(msp):
-    box = msp["box"]
+def assert_switched(msp, fw):
+    held = notification(msp, fw)
+    assert (held["MailServer"], held["Port"]) == ("relay.msp.example", "2525"), fw["name"]
+    assert [held[tag] for tag in ("Oauth2Provider", "ClientID", "ClientSecret", "RefreshToken")] == [""] * 4
+
+
+def test_remove_per_tenant_touches_only_its_tenant_and_a_failing_lead_keeps_the_app(msp):
+    """remove.yml over the three customers: customer_a's app (model 1) is previewed, then kept while its lead cannot be
+    switched, then removed, each time without touching customer_b's and customer_c's consent to the MSP app, their
+    firewalls or the MSP app itself; those two tenants (model 2) are refused, alone, before anything changes."""
+    customer = "customer_a"
+    lead, *others = msp["members"][customer]
     before = fleet(msp)
-    objects = {customer: tenant_objects(msp, customer) for customer in CUSTOMERS}
-    assert all(len(objects[customer]["grants"]) == 1 for customer in CUSTOMERS), objects
+    objects = {name: tenant_objects(msp, name) for name in CUSTOMERS}
+    app_before = msp_app(msp)
+    assert all(len(objects[name]["grants"]) == 1 for name in CUSTOMERS), objects
 
-    run = play(msp, "remove.yml", "--check", *RELAY)   # a preview: each lead's firewall, consent, app and file
-    assert run.rc == 0, run
-    leads = [msp["members"][customer][0]["name"] for customer in CUSTOMERS]
-    assert {name: counts["changed"] for name, counts in run.recap.items()} == {
-        fw["name"]: 4 if fw["name"] in leads else 1 for fws in msp["members"].values() for fw in fws}, run
-    assert fleet(msp) == before
-    assert {customer: tenant_objects(msp, customer) for customer in CUSTOMERS} == objects
-    assert all(os.path.exists(credentials_file(msp, customer)) for customer in CUSTOMERS)
+    run = play(msp, "remove.yml", "--check", *RELAY)
+    assert run.rc != 0, run
+    assert run.failed_hosts() == sorted(fw["name"] for name in CONSENTING for fw in msp["members"][name]), run
+    text = " ".join(run.stdout.split())
+    for name in CONSENTING:
+        assert "The tenant %s consents to the multitenant app %s" % (seed(msp, name)["tenant"]["id"], MSP_APP) in text
+    # the preview of customer_a: its lead's firewall, consent, app and credentials file, and each other firewall
+    assert [run.recap[fw["name"]]["changed"] for fw in msp["members"][customer]] == [4, 1, 1], run
+    assert fleet(msp) == before and msp_app(msp) == app_before
+    for name in CUSTOMERS:
+        assert_untouched(msp, name, before, objects)
 
-    run = play(msp, "remove.yml", "--limit", "customer_b", *RELAY)
-    assert run.rc == 0, run
-    assert_removed(msp, "customer_b")
-    for customer in ("customer_a", "customer_c"):   # untouched: their apps, consent, files and firewalls
-        assert tenant_objects(msp, customer) == objects[customer], customer
-        assert os.path.exists(credentials_file(msp, customer)), customer
-        for fw in msp["members"][customer]:
-            assert notification(msp, fw) == before[fw["name"]], fw["name"]
-
-    # customer_a's lead refuses: its tenant keeps its app, the others go on.
-    lead = msp["members"]["customer_a"][0]
     fault(msp, lead, "down")
     try:
-        run = play(msp, "remove.yml", *RELAY)
+        run = play(msp, "remove.yml", "--limit", customer, *RELAY)
     finally:
         fault(msp, lead, None)
     assert run.rc != 0, run
-    finisher = msp["members"]["customer_a"][1]["name"]
-    assert run.failed_hosts() == [lead["name"], finisher], run
+    assert run.failed_hosts() == [lead["name"], others[0]["name"]], run   # the lead, and its tenant's finisher
+    text = " ".join(run.stdout.split())
+    assert "Tenant %s: its lead %s failed in this run" % (seed(msp, customer)["tenant"]["id"], lead["name"]) in text
     assert "%s could not be switched away from OAuth 2.0 and still uses the app %s, so it was kept" % (
-        lead["name"], objects["customer_a"]["apps"][0]["appId"]) in " ".join(run.stdout.split()), run
-    assert tenant_objects(msp, "customer_a") == objects["customer_a"]
+        lead["name"], objects[customer]["apps"][0]["appId"]) in text, run
+    assert tenant_objects(msp, customer) == objects[customer]
     assert notification(msp, lead) == before[lead["name"]]
-    assert_removed(msp, "customer_c")
+    for fw in others:
+        assert_switched(msp, fw)
 
-    run = play(msp, "remove.yml", *RELAY)
+    run = play(msp, "remove.yml", "--limit", customer, *RELAY)
     assert run.rc == 0, run
-    for customer in CUSTOMERS:
-        assert_removed(msp, customer)
-    assert [deleted["appId"] for deleted in box.microsoft("state", tenant=0)["deleted_applications"]] == [
-        objects["customer_a"]["apps"][0]["appId"]]
+    assert tenant_objects(msp, customer) == {"apps": [], "service_principals": [], "grants": []}
+    assert not os.path.exists(credentials_file(msp, customer))
+    for fw in msp["members"][customer]:
+        assert_switched(msp, fw)
+    for name in CONSENTING:
+        assert_untouched(msp, name, before, objects)
+    assert msp_app(msp) == app_before   # the MSP app lives in customer_a's tenant too, and stays
