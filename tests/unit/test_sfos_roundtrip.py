@@ -75,6 +75,9 @@ def test_values_round_trip_exactly(password, secret, token, username, sender, re
     assert firewall.snapshot()["counters"]["sets"] == 1
 
 
+# No per-example deadline (hypothesis' default is 200 ms): on a loaded 2-core machine one slow example made the unit
+# run fail now and then, and time is not what this test is about (speed targets live in bench/).
+@settings(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(password=limited(40))
 def test_a_wrong_password_never_logs_in(password):
     password = "canary-" + password
