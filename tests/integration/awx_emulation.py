@@ -28,9 +28,9 @@ import time
 import jinja2
 import yaml
 
+from tests.integration.awx_job import STAND_IN
 from tests.integration.conftest import BIN, COLLECTIONS_PATH, REPO_ROOT, PlaybookRun
 
-STAND_IN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_stand_in")
 CONFIGURE = os.path.join(REPO_ROOT, "extensions", "awx", "configure_awx.yml")
 CREDENTIAL_TYPES = os.path.join(REPO_ROOT, "extensions", "awx", "credential_types")
 CACHE_KEY_PREFIX = "s1_"  # ansible-core 2.19's fact cache key: schema 1

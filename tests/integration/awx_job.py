@@ -32,6 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CREDENTIAL_TYPES = os.path.join(REPO_ROOT, "extensions", "awx", "credential_types")
+STAND_IN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_stand_in")
 
 
 def credential_types():
@@ -162,6 +163,40 @@ def write_job(private_data_dir, *, inventory, credentials=(), template_vars=None
     with open(os.path.join(private_data_dir, "env", "cmdline"), "w", encoding="utf-8") as handle:
         handle.write(shlex.join(args))
     return private_data_dir
+
+
+def run_job(private_data_dir, *, playbook, database, facts, **layout):
+    """Lay out (write_job, with ``layout``) and run one job with ansible-runner as AWX does; returns the result.
+
+    The job sees the awx.awx stand-in (its database at ``database``) and AWX's worker environment, not the test
+    runner's: no Azure identity or CA bundle leaks in from outside. The job templates use AWX's fact cache
+    (configure_awx.yml): AWX lays each host's stored facts (``facts``) into artifacts/<job>/fact_cache before the job
+    and saves them afterwards.
+    """
+    import ansible_runner  # the callers skip their tests without it (pytest.importorskip)
+
+    fact_cache = os.path.join(private_data_dir, "artifacts", "job", "fact_cache")
+    envvars = {
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([os.path.join(REPO_ROOT, ".build", "collections"), STAND_IN]),
+        "AWX_STAND_IN_DATABASE": database,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        "ANSIBLE_LOCAL_TEMP": os.path.join(private_data_dir, "tmp"),
+        "HOME": os.path.join(private_data_dir, "home"),
+        "ANSIBLE_CACHE_PLUGIN": "jsonfile",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": fact_cache,
+    }
+    shutil.copytree(facts, fact_cache, dirs_exist_ok=True)
+    write_job(private_data_dir, envvars=envvars, **layout)
+    outside = {name: os.environ.pop(name) for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
+                                                       "REQUESTS_CA_BUNDLE") if name in os.environ}
+    try:
+        result = ansible_runner.run(private_data_dir=private_data_dir, quiet=True, ident="job",
+                                    playbook=os.path.join("playbooks", playbook))
+    finally:
+        os.environ.update(outside)
+    if os.path.isdir(fact_cache):
+        shutil.copytree(fact_cache, facts, dirs_exist_ok=True)
+    return result
 
 
 def job_events(private_data_dir):

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import sys
 import urllib.parse
 
@@ -22,18 +21,17 @@ import pytest
 
 from ansible.parsing.dataloader import DataLoader
 
-from tests.integration.awx_job import REPO_ROOT, credential_types, inject_credential, job_events, write_job
+from tests.integration.awx_job import credential_types, inject_credential, job_events, run_job
 from tests.integration.test_playbooks import firewall_state, our_app, redeem_as_firewall, tenant
 from tests.sandbox import browser
 from tests.sandbox.client import Sandbox
 
 # requirements-test.txt has it; make test-matrix's venvs (requirements-matrix.txt) leave it out and skip these.
-ansible_runner = pytest.importorskip("ansible_runner")
+pytest.importorskip("ansible_runner")
 
 FIREWALLS = 3
 MAIL_CREDENTIAL = "mailoauth mail app"
 MAIL_CREDENTIAL_TYPE = "Sophos notification OAuth 2.0 (mailoauth.sophos)"
-STAND_IN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_stand_in")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 SETUP_VARS = {  # the job template's extra vars, as extensions/awx/configure_awx.yml sets them
     "refresh_token_mode": "authorization_response",
@@ -92,38 +90,16 @@ class AwxSite:
         """Launch a job template: render the credentials, lay out the directory, run it with ansible-runner."""
         self.jobs += 1
         private_data_dir = os.path.join(self.workdir, "job-%d" % self.jobs)
-        envvars = {
-            "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([os.path.join(REPO_ROOT, ".build", "collections"), STAND_IN]),
-            "AWX_STAND_IN_DATABASE": self.database,
-            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-            "ANSIBLE_LOCAL_TEMP": os.path.join(private_data_dir, "tmp"),
-            "HOME": os.path.join(private_data_dir, "home"),
-            # The job templates use AWX's fact cache (configure_awx.yml): AWX lays each host's stored facts into
-            # artifacts/<job>/fact_cache before the job and saves them afterwards.
-            "ANSIBLE_CACHE_PLUGIN": "jsonfile",
-            "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(private_data_dir, "artifacts", "job", "fact_cache"),
-        }
-        fact_cache = envvars["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
-        shutil.copytree(self.facts, fact_cache, dirs_exist_ok=True)
         credentials = [
             ("Microsoft Entra automation app (mailoauth.sophos)", self.automation),
             ("Sophos Firewall API user (mailoauth.sophos)",
              {"username": next(iter(self.usernames)), "password": self.api_password}),
             (MAIL_CREDENTIAL_TYPE, self.stored_inputs()),
         ]
-        write_job(private_data_dir, inventory=self.inventory, credentials=credentials, template_vars=template_vars,
-                  launch_vars=launch_vars, envvars=envvars, verbosity=verbosity)
-        # AWX's worker environment, not the test runner's: no Azure identity or CA bundle leaks in from outside.
-        outside = {name: os.environ.pop(name) for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                                                           "REQUESTS_CA_BUNDLE") if name in os.environ}
-        try:
-            result = ansible_runner.run(private_data_dir=private_data_dir, quiet=True, ident="job",
-                                        playbook=os.path.join("playbooks", playbook))
-        finally:
-            os.environ.update(outside)
+        result = run_job(private_data_dir, playbook=playbook, database=self.database, facts=self.facts,
+                         inventory=self.inventory, credentials=credentials, template_vars=template_vars,
+                         launch_vars=launch_vars, verbosity=verbosity)
         self.stored_inputs()
-        if os.path.isdir(fact_cache):
-            shutil.copytree(fact_cache, self.facts, dirs_exist_ok=True)
         return result, private_data_dir
 
     def secrets(self):

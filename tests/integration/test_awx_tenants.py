@@ -17,7 +17,6 @@ No job's events hold a secret of any tenant, mailbox, firewall or the credential
 import json
 import os
 import re
-import shutil
 import ssl
 import sys
 import urllib.error
@@ -27,18 +26,17 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.integration.awx_job import REPO_ROOT, write_job
+from tests.integration.awx_job import run_job
 from tests.integration.test_awx_jobs import assert_no_secret_in_events, changed, forms, stdout_of
 from tests.integration.test_playbooks import firewall_state
 from tests.sandbox import browser
 from tests.sandbox.client import Sandbox
 
-ansible_runner = pytest.importorskip("ansible_runner")
+pytest.importorskip("ansible_runner")
 
 CUSTOMERS = ("customer_a", "customer_b", "customer_c")
 MAIL_CREDENTIAL = "mailoauth mail app"
 MAIL_CREDENTIAL_TYPE = "Sophos notification OAuth 2.0, several tenants (mailoauth.sophos)"
-STAND_IN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_stand_in")
 APP_UNIQUE_NAME = "sophos-firewall-notifications"
 SETUP_VARS = {  # the setup job template's extra vars, as extensions/awx/configure_awx.yml sets them
     "refresh_token_mode": "authorization_response",
@@ -106,34 +104,15 @@ class MspAwx:
     def run(self, launch_vars=None, verbosity=0, playbook="setup.yml", template_vars=None):
         self.jobs += 1
         private_data_dir = os.path.join(self.workdir, "job-%d" % self.jobs)
-        envvars = {
-            "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([os.path.join(REPO_ROOT, ".build", "collections"), STAND_IN]),
-            "AWX_STAND_IN_DATABASE": self.database,
-            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-            "ANSIBLE_LOCAL_TEMP": os.path.join(private_data_dir, "tmp"),
-            "HOME": os.path.join(private_data_dir, "home"),
-            "ANSIBLE_CACHE_PLUGIN": "jsonfile",
-            "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(private_data_dir, "artifacts", "job", "fact_cache"),
-        }
-        fact_cache = envvars["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
-        shutil.copytree(self.facts, fact_cache, dirs_exist_ok=True)
         self.stored()
         inputs = {}
         if os.path.exists(self.database):
             with open(self.database, encoding="utf-8") as handle:
                 inputs = json.load(handle).get(MAIL_CREDENTIAL, {}).get("inputs", {})
-        write_job(private_data_dir, inventory=self.inventory, credentials=[(MAIL_CREDENTIAL_TYPE, inputs)],
-                  template_vars=template_vars or SETUP_VARS, launch_vars=launch_vars, envvars=envvars, verbosity=verbosity)
-        outside = {name: os.environ.pop(name) for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                                                           "REQUESTS_CA_BUNDLE") if name in os.environ}
-        try:
-            result = ansible_runner.run(private_data_dir=private_data_dir, quiet=True, ident="job",
-                                        playbook=os.path.join("playbooks", playbook))
-        finally:
-            os.environ.update(outside)
+        result = run_job(private_data_dir, playbook=playbook, database=self.database, facts=self.facts,
+                         inventory=self.inventory, credentials=[(MAIL_CREDENTIAL_TYPE, inputs)],
+                         template_vars=template_vars or SETUP_VARS, launch_vars=launch_vars, verbosity=verbosity)
         self.stored()
-        if os.path.isdir(fact_cache):
-            shutil.copytree(fact_cache, self.facts, dirs_exist_ok=True)
         return result, private_data_dir
 
     def notification(self, customer):
