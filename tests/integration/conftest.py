@@ -21,10 +21,10 @@ RECAP = re.compile(
 # workers in collection order (pytest-xdist --dist loadfile --no-loadscope-reorder), so these start first and no long
 # file starts last, alone on one worker while the other has nothing left to do.
 LONGEST_FIRST = [
+    "test_many_tenants.py",
     "test_reliability_faults.py",
     "test_playbooks.py",
     "test_secret_lifecycle.py",
-    "test_many_tenants.py",
     "test_entra_modules.py",
     "test_secret_lifecycle_kill_rotate.py",
     "test_secret_lifecycle_kill_setup.py",
