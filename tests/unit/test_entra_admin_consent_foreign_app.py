@@ -1,6 +1,7 @@
 """entra_admin_consent with app_home_tenant_id (MSP model 2): the module run in-process against the three-tenant
 emulator, consenting in a customer tenant to a multitenant app registered in the MSP's tenant."""
 
+import contextlib
 import functools
 import json
 import urllib.parse
@@ -8,7 +9,20 @@ import uuid
 
 import jwt
 import pytest
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core before 2.19 (make test-matrix): the module reads its arguments from _ANSIBLE_ARGS
+    from ansible.module_utils import basic
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 from ansible_collections.mailoauth.sophos.plugins.module_utils import graph as graph_utils
 from ansible_collections.mailoauth.sophos.plugins.module_utils._retry import RetryPolicy

@@ -26,13 +26,14 @@ PROBE = textwrap.dedent("""
         return child
 
     keep = [[n] for n in range(10000)]  # tracked objects the controller holds
-    report = {"child_before": fork_and_report()}
+    # Python 3.12 may start with objects of its own frozen already (375 here): the baseline, not 0.
+    report = {"baseline": gc.get_freeze_count(), "child_before": fork_and_report()}
     CallbackModule()
     CallbackModule()  # loaded again: the hooks are registered once per process
     report["child_after"] = fork_and_report()
     report["parent_after"] = gc.get_freeze_count()
     gc.collect()
-    report["parent_collects"] = gc.get_freeze_count() == 0 and gc.isenabled()
+    report["parent_collects"] = gc.isenabled()
     print(json.dumps(report))
 """)
 
@@ -45,7 +46,7 @@ def run_probe():
 
 def test_a_forked_worker_starts_with_the_controllers_objects_frozen():
     report = run_probe()
-    assert report["child_before"] == 0
-    assert report["child_after"] >= 10000
+    assert report["child_before"] == report["baseline"]
+    assert report["child_after"] >= report["baseline"] + 10000
     assert report["parent_after"] == 0
     assert report["parent_collects"] is True
