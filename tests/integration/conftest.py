@@ -23,10 +23,10 @@ RECAP = re.compile(
 # file starts last, alone on one worker while the other has nothing left to do.
 LONGEST_FIRST = [
     "test_many_tenants.py",
-    "test_reliability_faults.py",
     "test_playbooks.py",
     "test_secret_lifecycle.py",
     "test_entra_modules.py",
+    "test_reliability_faults.py",
     "test_secret_lifecycle_kill_rotate.py",
     "test_secret_lifecycle_kill_setup.py",
     "test_entra_role.py",

@@ -15,6 +15,7 @@ sandbox holds a tenant and five firewalls for each case, every case runs in a th
 test of the file asks for them, and each test reports its own case's outcome (its assertion, with the case's id).
 """
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,6 +37,7 @@ APP_UNIQUE_NAME = "sophos-firewall-notifications"
 #  firewalls that fail in the first run (None: the tenant steps fail, so no firewall is reached), words the first
 #  run's output must hold)
 TENANT_STEP_FAILS = None
+SEQUENCE_ARGS = ("ms_faults", "fw_faults", "failing", "words")
 SEQUENCES = [
     pytest.param({"graph": {"429": 3, "retry_after": 1, "503": 1, "504": 1, "replication_delay_requests": 3}},
                  {}, [], [], id="graph-throttled-unavailable-and-replicating-converges"),
@@ -100,7 +102,7 @@ class Cases:
 @pytest.fixture(scope="module")
 def cases(request, tmp_path_factory):
     """Every case of this file that the session selected, started at once against one sandbox."""
-    checks = {param.id: (lambda run, case, values=param.values: fault_sequence_then_clean_rerun(run, case, *values))
+    checks = {param.id: functools.partial(fault_sequence_then_clean_rerun, **dict(zip(SEQUENCE_ARGS, param.values)))
               for param in SEQUENCES}
     checks[SECRET_KEPT] = failure_after_the_secret_was_created_does_not_lose_it
     selected = {item.callspec.id if hasattr(item, "callspec") else SECRET_KEPT
