@@ -1,5 +1,6 @@
 """Integration helpers: run a real ansible-playbook against the sandbox and read its recap."""
 
+import json
 import os
 import re
 import subprocess
@@ -22,10 +23,10 @@ RECAP = re.compile(
 # file starts last, alone on one worker while the other has nothing left to do.
 LONGEST_FIRST = [
     "test_many_tenants.py",
-    "test_reliability_faults.py",
     "test_playbooks.py",
     "test_secret_lifecycle.py",
     "test_entra_modules.py",
+    "test_reliability_faults.py",
     "test_secret_lifecycle_kill_rotate.py",
     "test_secret_lifecycle_kill_setup.py",
     "test_entra_role.py",
@@ -79,9 +80,8 @@ def clear_injected_faults(request):
             box.control(microsoft["login_url"], "faults", method="DELETE")
 
 
-@pytest.fixture
-def ansible_env(sandbox, tmp_path):
-    """Environment for ansible-playbook: the collection from the checkout, the sandbox CA trusted."""
+def playbook_env(ca_file, tmp_path):
+    """Environment for ansible-playbook: the collection from the checkout, the CA file ``ca_file`` trusted."""
     env = dict(os.environ)
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
@@ -92,7 +92,7 @@ def ansible_env(sandbox, tmp_path):
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-local"),
         "ANSIBLE_REMOTE_TEMP": str(tmp_path / "ansible-remote"),
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "REQUESTS_CA_BUNDLE": sandbox.ca_file,
+        "REQUESTS_CA_BUNDLE": ca_file,
         "PATH": BIN + os.pathsep + env.get("PATH", ""),
     })
     for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"):
@@ -100,9 +100,9 @@ def ansible_env(sandbox, tmp_path):
     return env
 
 
-@pytest.fixture
-def run_playbook(ansible_env, tmp_path):
-    """run_playbook(playbook, inventory=None, extra_vars=None, check=False, diff=False, args=(), env=None)."""
+def playbook_runner(ansible_env, tmp_path):
+    """run(playbook, inventory=None, extra_vars=None, check=False, diff=False, args=(), env=None) -> PlaybookRun,
+    for fixtures of any scope (``tmp_path``: a directory of the caller's own)."""
 
     def run(playbook, inventory=None, extra_vars=None, check=False, diff=False, args=(), env=None, timeout=900):
         cmd = [os.path.join(BIN, "ansible-playbook"), str(playbook)]
@@ -110,7 +110,6 @@ def run_playbook(ansible_env, tmp_path):
             cmd += ["-i", str(inventory)]
         if extra_vars:
             extra = tmp_path / ("extra-vars-%d.json" % len(list(tmp_path.glob("extra-vars-*"))))
-            import json  # pylint: disable=import-outside-toplevel
             extra.write_text(json.dumps(extra_vars))
             cmd += ["-e", "@" + str(extra)]
         if check:
@@ -123,3 +122,15 @@ def run_playbook(ansible_env, tmp_path):
         return PlaybookRun(cmd, proc)
 
     return run
+
+
+@pytest.fixture
+def ansible_env(sandbox, tmp_path):
+    """Environment for ansible-playbook: the collection from the checkout, the sandbox CA trusted."""
+    return playbook_env(sandbox.ca_file, tmp_path)
+
+
+@pytest.fixture
+def run_playbook(ansible_env, tmp_path):
+    """run_playbook(playbook, inventory=None, extra_vars=None, check=False, diff=False, args=(), env=None)."""
+    return playbook_runner(ansible_env, tmp_path)

@@ -9,24 +9,35 @@ Covered elsewhere, so not repeated here: single-module retries of Graph 429/repl
 (test_smtp_auth.py::test_throttled_admin_api_is_retried), one firewall down during rotation
 (test_playbooks.py::test_rotate_keeps_the_old_secret_while_a_firewall_fails_then_completes), firewall fault messages
 one at a time (test_firewall_notification.py::test_bad_input[firewall-too-slow|html-error-page|http-500]).
+
+The cases spend most of their time waiting out Retry-After and the clients' back-offs, so they run side by side: one
+sandbox holds a tenant and five firewalls for each case, every case runs in a thread of its own as soon as the first
+test of the file asks for them, and each test reports its own case's outcome (its assertion, with the case's id).
 """
 
+import functools
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.integration.conftest import playbook_env, playbook_runner
 from tests.sandbox.client import Sandbox
 from tests.sandbox.inventory import write_inventory
 
 from tests.integration.test_playbooks import redeem_as_firewall, stored_credentials
 
 FIREWALLS = 5
+# The sandbox's firewalls alternate two firmware lines and four styles of admin password (XML-special, non-ASCII):
+# every case takes FIREWALLS of a block of 8, so every case's fw01..fw05 are the same kinds of firewall.
+BLOCK = 8
 APP_UNIQUE_NAME = "sophos-firewall-notifications"
 
 # (id, Microsoft emulator faults for the first run, firewall faults for the first run {index: config},
 #  firewalls that fail in the first run (None: the tenant steps fail, so no firewall is reached), words the first
 #  run's output must hold)
 TENANT_STEP_FAILS = None
+SEQUENCE_ARGS = ("ms_faults", "fw_faults", "failing", "words")
 SEQUENCES = [
     pytest.param({"graph": {"429": 3, "retry_after": 1, "503": 1, "504": 1, "replication_delay_requests": 3}},
                  {}, [], [], id="graph-throttled-unavailable-and-replicating-converges"),
@@ -42,31 +53,81 @@ SEQUENCES = [
     pytest.param({"graph": {"503": 12, "retry_after": 1}}, {}, TENANT_STEP_FAILS, ["503", "6 tries"],
                  id="graph-down-fails-cleanly-after-bounded-retries"),
 ]
+SECRET_KEPT = "failure-after-the-secret-was-created-does-not-lose-it"
+
+
+class CaseSandbox:
+    """One case's share of the file's sandbox, shaped like a sandbox of its own: its tenant is the Microsoft
+    emulator's default one (control calls on the login URL go to that tenant) and its firewalls are fw01..fw05."""
+
+    def __init__(self, box, slot):
+        self.box = box
+        self.ca_file = box.ca_file
+        self.tenant_id = box.tenants[slot]["tenant"]["id"]
+        firewalls = box.services["sfos"]["firewalls"][slot * BLOCK:slot * BLOCK + FIREWALLS]
+        self.services = dict(box.services, microsoft=dict(box.services["microsoft"], **box.tenants[slot]),
+                             sfos=dict(box.services["sfos"], firewalls=[
+                                 dict(fw, name="fw%02d" % number) for number, fw in enumerate(firewalls, 1)]))
+
+    def control(self, base_url, path, method="GET", body=None):
+        if base_url == self.services["microsoft"]["login_url"]:
+            path = "tenants/%s/%s" % (self.tenant_id, path.lstrip("/"))
+        return self.box.control(base_url, path, method, body)
+
+    def log_text(self):
+        return self.box.log_text()
+
+
+class Cases:
+    """The file's cases, each started in a thread of its own; ``outcome(case)`` waits for one and raises what it
+    raised."""
+
+    def __init__(self, box, tmp_path_factory, cases):
+        self.pool = ThreadPoolExecutor(max_workers=len(cases), thread_name_prefix="fault-case")
+        self.futures = {name: self.pool.submit(self.run, box, tmp_path_factory.mktemp(name), slot, check)
+                        for slot, (name, check) in enumerate(cases.items())}
+
+    @staticmethod
+    def run(box, workdir, slot, check):
+        case = fresh(CaseSandbox(box, slot), workdir)
+        check(playbook_runner(playbook_env(box.ca_file, workdir), workdir), case)
+
+    def outcome(self, name):
+        self.futures[name].result()
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    box = Sandbox.start(str(tmp_path_factory.mktemp("faults-sandbox")), firewalls=FIREWALLS)
-    yield box
+def cases(request, tmp_path_factory):
+    """Every case of this file that the session selected, started at once against one sandbox."""
+    checks = {param.id: functools.partial(fault_sequence_then_clean_rerun, **dict(zip(SEQUENCE_ARGS, param.values)))
+              for param in SEQUENCES}
+    checks[SECRET_KEPT] = failure_after_the_secret_was_created_does_not_lose_it
+    selected = {item.callspec.id if hasattr(item, "callspec") else SECRET_KEPT
+                for item in request.session.items if item.module is request.module}
+    checks = {name: check for name, check in checks.items() if name in selected}
+    box = Sandbox.start(str(tmp_path_factory.mktemp("faults-sandbox")), firewalls=BLOCK * len(checks),
+                        options={"microsoft": {"tenants": len(checks)}})
+    running = Cases(box, tmp_path_factory, checks)
+    yield running
+    running.close()
     box.stop()
 
 
-@pytest.fixture
-def fresh(fleet, tmp_path):
-    """A seed tenant, factory-fresh firewalls and a new inventory (no credentials file yet) for every sequence."""
-    ms = fleet.services["microsoft"]
-    fleet.control(ms["login_url"], "reset", "POST")
-    for fw in fleet.services["sfos"]["firewalls"]:
-        fleet.control(firewall_url(fw), "reset", "POST")
-    inventory, password_file, browser = write_inventory(fleet, str(tmp_path))
+def fresh(box, workdir):
+    """A seed tenant, factory-fresh firewalls and a new inventory (no credentials file yet) for a case."""
+    ms = box.services["microsoft"]
+    box.control(ms["login_url"], "reset", "POST")
+    for fw in box.services["sfos"]["firewalls"]:
+        box.control(firewall_url(fw), "reset", "POST")
+    inventory, password_file, browser = write_inventory(box, str(workdir))
     # A 2-second API timeout makes the `slow` firewall (answers after 4 s) a timeout, as a congested WAN link would.
     os.makedirs(os.path.join(inventory, "host_vars", "fw01"), exist_ok=True)
     with open(os.path.join(inventory, "host_vars", "fw01", "timeout.yml"), "w", encoding="utf-8") as handle:
         handle.write("sfos_timeout: 2\n")
-    yield {"box": fleet, "inventory": inventory, "password_file": password_file, "browser": browser}
-    fleet.control(ms["login_url"], "faults", "DELETE")
-    for fw in fleet.services["sfos"]["firewalls"]:
-        fleet.control(firewall_url(fw), "config", "POST", {"fault": None})
+    return {"box": box, "inventory": inventory, "password_file": password_file, "browser": browser}
 
 
 def firewall_url(fw):
@@ -96,8 +157,17 @@ def secret_values(box):
         fw["password"] for fw in box.services["sfos"]["firewalls"]]
 
 
-@pytest.mark.parametrize("ms_faults, fw_faults, failing, words", SEQUENCES)
-def test_fault_sequence_then_clean_rerun(run_playbook, fresh, ms_faults, fw_faults, failing, words):
+@pytest.mark.parametrize("case", [param.id for param in SEQUENCES])
+def test_fault_sequence_then_clean_rerun(cases, case):
+    cases.outcome(case)
+
+
+def test_failure_after_the_secret_was_created_does_not_lose_it(cases):
+    """A run that fails after step 4 made the secret must not lose its value (it is readable only at creation)."""
+    cases.outcome(SECRET_KEPT)
+
+
+def fault_sequence_then_clean_rerun(run_playbook, fresh, ms_faults, fw_faults, failing, words):
     box = fresh["box"]
     ms = box.services["microsoft"]
     firewalls = box.services["sfos"]["firewalls"]
@@ -154,8 +224,7 @@ def test_fault_sequence_then_clean_rerun(run_playbook, fresh, ms_faults, fw_faul
         assert value not in box.log_text()
 
 
-def test_failure_after_the_secret_was_created_does_not_lose_it(run_playbook, fresh):
-    """A run that fails after step 4 made the secret must not lose its value (it is readable only at creation)."""
+def failure_after_the_secret_was_created_does_not_lose_it(run_playbook, fresh):
     box = fresh["box"]
     ms = box.services["microsoft"]
     # Exchange throttles beyond the retry budget: step 3 fails after steps 1, 2 and 4 created the app and secret.
