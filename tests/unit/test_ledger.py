@@ -50,3 +50,31 @@ def test_the_report_keeps_the_order_and_never_needs_a_value():
 def test_hosts_and_facts_must_pair_up():
     with pytest.raises(AnsibleFilterError, match="same order"):
         ledger_report(["fw01"], [], SECRETS)
+
+
+@pytest.mark.parametrize("held, signed_in, state", [
+    ("2026-11-30T10:00:00Z", "2026-11-30T10:00:00Z", "ok"),
+    ("2026-11-30T10:00:00Z", "2026-12-01T09:00:00Z", "old sign-in"),
+    ("", "2026-12-01T09:00:00Z", "old sign-in"),
+    ("2026-12-01T09:00:00Z", "2026-11-30T10:00:00Z", "ok"),
+    ("2026-11-30T10:00:00Z", "", "ok"),
+], ids=["same-sign-in-is-ok", "earlier-sign-in-is-named", "unrecorded-sign-in-is-named", "later-record-is-ok",
+        "no-sign-in-known-leaves-the-token-out"])
+def test_judge_names_a_firewall_on_a_token_of_an_earlier_sign_in(held, signed_in, state):
+    ledger = dict(entry("new"), refresh_token_issued=held)
+    verdict, detail = judge(ledger, SECRETS, "new", APP, 30, NOW, signed_in)
+    assert verdict == state
+    if state == "old sign-in":
+        assert signed_in in detail and "push" in detail
+
+
+def test_a_removed_secret_is_worse_than_an_old_sign_in():
+    ledger = dict(entry("gone"), refresh_token_issued="2026-11-30T10:00:00Z")
+    assert judge(ledger, SECRETS, "new", APP, 30, NOW, "2026-12-01T09:00:00Z")[0] == "removed"
+
+
+def test_the_report_passes_the_sign_in_on():
+    rows = ledger_report(["fw1", "fw2"], [{"mailoauth_ledger": entry("new")},
+                                          {"mailoauth_ledger": dict(entry("new"), refresh_token_issued="2026-12-01T09:00:00Z")}],
+                         SECRETS, "new", APP, 30, now=NOW.isoformat(), signed_in="2026-12-01T09:00:00Z")
+    assert [row["ledger"] for row in rows] == ["old sign-in", "ok"]
