@@ -34,6 +34,17 @@ def _parse(value):
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
+def earlier_sign_in(held, signed_in):
+    """True when a firewall recorded with the refresh token of the sign-in ``held`` is behind the mailbox's latest
+    sign-in ``signed_in``. An unknown latest sign-in (empty) says nothing; an unrecorded ``held`` is behind a known one.
+    Either may come as a datetime (YAML loads an unquoted ISO timestamp as one), or in another ISO 8601 spelling."""
+    latest = _parse(signed_in)
+    if latest is None:
+        return False
+    recorded = _parse(held)
+    return recorded is None or recorded < latest
+
+
 def judge(ledger, secrets, current_key_id, client_id, warning_days, now, signed_in=""):
     """One firewall's ledger entry: (state, detail). Pure, so the unit tests pin what verify and retire decide.
 
@@ -49,9 +60,7 @@ def judge(ledger, secrets, current_key_id, client_id, warning_days, now, signed_
     secret = next((s for s in secrets if s.get("key_id") == key_id), None)
     if secret is None:
         return "removed", "its secret %s is no longer in the app: it cannot send mail" % key_id
-    latest = _parse(signed_in)
-    held = _parse(ledger.get("refresh_token_issued"))
-    if latest is not None and (held is None or held < latest):
+    if earlier_sign_in(ledger.get("refresh_token_issued"), signed_in):
         return "old sign-in", ("holds a refresh token of an earlier sign-in (%s) than the mailbox's latest (%s), which "
                                "may have been revoked: push to it" % (ledger.get("refresh_token_issued") or "not recorded",
                                                                       signed_in))
@@ -91,4 +100,4 @@ def ledger_report(hosts, facts, secrets, current_key_id="", client_id="", warnin
 
 class FilterModule:
     def filters(self):
-        return {"ledger_report": ledger_report}
+        return {"ledger_report": ledger_report, "earlier_sign_in": earlier_sign_in}

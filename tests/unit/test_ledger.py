@@ -5,7 +5,7 @@ import datetime
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mailoauth.sophos.plugins.filter.ledger import judge, ledger_report
+from ansible_collections.mailoauth.sophos.plugins.filter.ledger import earlier_sign_in, judge, ledger_report
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
 APP = "11111111-1111-1111-1111-111111111111"
@@ -78,3 +78,19 @@ def test_the_report_passes_the_sign_in_on():
                                           {"mailoauth_ledger": dict(entry("new"), refresh_token_issued="2026-12-01T09:00:00Z")}],
                          SECRETS, "new", APP, 30, now=NOW.isoformat(), signed_in="2026-12-01T09:00:00Z")
     assert [row["ledger"] for row in rows] == ["old sign-in", "ok"]
+
+
+@pytest.mark.parametrize("held, signed_in, earlier", [
+    ("2026-11-30T10:00:00Z", "2026-12-01T09:00:00Z", True),
+    ("2026-12-01T09:00:00Z", "2026-12-01T09:00:00Z", False),
+    ("2026-12-01T09:00:00Z", datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.timezone.utc), False),
+    ("2026-12-01 09:00:00+00:00", "2026-12-01T09:00:00Z", False),
+    (datetime.datetime(2026, 11, 30, 10, 0), "2026-12-01T09:00:00Z", True),
+    (None, "2026-12-01T09:00:00Z", True),
+    ("", "2026-12-01T09:00:00Z", True),
+    ("2026-11-30T10:00:00Z", "", False),
+    ("2026-11-30T10:00:00Z", None, False),
+], ids=["earlier", "the-same", "the-same-as-a-yaml-datetime", "the-same-in-another-spelling", "naive-datetime-is-utc",
+        "not-recorded", "recorded-empty", "latest-unknown", "latest-none"])
+def test_earlier_sign_in(held, signed_in, earlier):
+    assert earlier_sign_in(held, signed_in) is earlier
