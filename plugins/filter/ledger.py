@@ -16,7 +16,7 @@ import datetime
 from ansible.errors import AnsibleFilterError
 
 # Why a firewall is not on the current secret, worst first; the verify report names these.
-STATES = ("unknown", "other app", "removed", "expiring", "old secret", "ok")
+STATES = ("unknown", "other app", "removed", "old sign-in", "expiring", "old secret", "ok")
 
 
 def _parse(value):
@@ -34,8 +34,23 @@ def _parse(value):
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
-def judge(ledger, secrets, current_key_id, client_id, warning_days, now):
-    """One firewall's ledger entry: (state, detail). Pure, so the unit tests pin what verify and retire decide."""
+def earlier_sign_in(held, signed_in):
+    """True when a firewall recorded with the refresh token of the sign-in ``held`` is behind the mailbox's latest
+    sign-in ``signed_in``. An unknown latest sign-in (empty) says nothing; an unrecorded ``held`` is behind a known one.
+    Either may come as a datetime (YAML loads an unquoted ISO timestamp as one), or in another ISO 8601 spelling."""
+    latest = _parse(signed_in)
+    if latest is None:
+        return False
+    recorded = _parse(held)
+    return recorded is None or recorded < latest
+
+
+def judge(ledger, secrets, current_key_id, client_id, warning_days, now, signed_in=""):
+    """One firewall's ledger entry: (state, detail). Pure, so the unit tests pin what verify and retire decide.
+
+    signed_in: when the mailbox last signed in (the tenant's refresh_token_issued; renewals keep it). A firewall
+    recorded with a refresh token from before it may hold one that was revoked (the sign-in's usual cause).
+    """
     if not isinstance(ledger, dict) or not ledger.get("secret_key_id"):
         return "unknown", ("no ledger entry: nothing records which secret this firewall holds; push to it "
                            "(mailoauth.sophos.push) with a persistent fact cache configured")
@@ -45,6 +60,10 @@ def judge(ledger, secrets, current_key_id, client_id, warning_days, now):
     secret = next((s for s in secrets if s.get("key_id") == key_id), None)
     if secret is None:
         return "removed", "its secret %s is no longer in the app: it cannot send mail" % key_id
+    if earlier_sign_in(ledger.get("refresh_token_issued"), signed_in):
+        return "old sign-in", ("holds a refresh token of an earlier sign-in (%s) than the mailbox's latest (%s), which "
+                               "may have been revoked: push to it" % (ledger.get("refresh_token_issued") or "not recorded",
+                                                                      signed_in))
     expires = _parse(secret.get("expires") or ledger.get("secret_expires"))
     if expires is not None and expires - now < datetime.timedelta(days=warning_days):
         return "expiring", "its secret %s expires %s (within %d days)" % (key_id, secret.get("expires"), warning_days)
@@ -53,7 +72,7 @@ def judge(ledger, secrets, current_key_id, client_id, warning_days, now):
     return "ok", ""
 
 
-def ledger_report(hosts, facts, secrets, current_key_id="", client_id="", warning_days=30, now=None):
+def ledger_report(hosts, facts, secrets, current_key_id="", client_id="", warning_days=30, now=None, signed_in=""):
     """One row per firewall: its ledger entry and how it stands against the application's secrets."""
     if not isinstance(hosts, list) or not isinstance(facts, list) or len(hosts) != len(facts):
         raise AnsibleFilterError("ledger_report expects the host names and, in the same order, their ansible_facts")
@@ -63,7 +82,7 @@ def ledger_report(hosts, facts, secrets, current_key_id="", client_id="", warnin
     rows = []
     for host, host_facts in zip(hosts, facts):
         ledger = (host_facts or {}).get("mailoauth_ledger") if isinstance(host_facts, dict) else None
-        state, detail = judge(ledger, secrets, current_key_id, client_id, int(warning_days), now)
+        state, detail = judge(ledger, secrets, current_key_id, client_id, int(warning_days), now, signed_in)
         ledger = ledger if isinstance(ledger, dict) else {}
         key_id = ledger.get("secret_key_id", "")
         rows.append({
@@ -81,4 +100,4 @@ def ledger_report(hosts, facts, secrets, current_key_id="", client_id="", warnin
 
 class FilterModule:
     def filters(self):
-        return {"ledger_report": ledger_report}
+        return {"ledger_report": ledger_report, "earlier_sign_in": earlier_sign_in}

@@ -10,6 +10,8 @@ type, survey answers as launch-time extra vars, the write-back landing in the aw
 - job 3 (survey empty, -vvvv) changes nothing and keeps every stored refresh token;
 - tenant A's address pasted alone makes only A sign in anew (at -vvv);
 - an address that belongs to no tenant stops the job before anything changes, named by its position;
+- tenant B's tokens revoked: only B fails, with the reason and its own sign-in URL; the relaunch with B's address
+  signs B in and B's firewall gets the new token;
 - a rotate job gives every tenant a new client secret and refresh token, in the credential and on its firewall.
 No job's events hold a secret of any tenant, mailbox, firewall or the credential store.
 """
@@ -243,7 +245,8 @@ def test_one_tenants_address_alone_signs_in_only_that_tenant(msp, sign_ins):
     assert after["customer_a"]["refresh_token"] != before["customer_a"]["refresh_token"]
     assert after["customer_a"]["client_secret"] == before["customer_a"]["client_secret"]
     assert {c: after[c] for c in CUSTOMERS[1:]} == {c: before[c] for c in CUSTOMERS[1:]}
-    held = dict(msp.notification("customer_a"), RefreshToken=after["customer_a"]["refresh_token"])
+    held = msp.notification("customer_a")
+    assert held["RefreshToken"] == after["customer_a"]["refresh_token"]  # the new sign-in's token, on its firewall
     assert [msp.redeem(held, other) for other in CUSTOMERS] == [200, 400, 400]
     code = urllib.parse.parse_qs(urllib.parse.urlsplit(landed).query)["code"][0]
     assert_no_secret_in_events(job, msp.secrets() | {landed, code})
@@ -266,6 +269,39 @@ def test_an_address_of_no_tenant_stops_the_job_before_anything_changes_and_is_na
     assert {customer: msp.notification(customer) for customer in CUSTOMERS} == firewalls
     assert_no_secret_in_events(job, msp.secrets() | {own, altered} | forms(query["code"][0]))
 
+
+def test_a_revoked_tenant_alone_gets_a_new_sign_in_url_and_its_relaunch_signs_it_in(msp):
+    """customer_b's mailbox tokens are revoked (AADSTS50173): the job fails that tenant alone with the reason and its
+    own labelled sign-in URL, the others go on; the relaunch with b's address alone signs b in."""
+    before = msp.stored()
+    firewalls = {customer: msp.notification(customer) for customer in CUSTOMERS}
+    mailbox = msp.seed("customer_b")["mailbox"]["upn"]
+    msp.box.microsoft("users/%s/revoke" % mailbox, method="POST", tenant=CUSTOMERS.index("customer_b"))
+    result, job = msp.run()
+    assert result.status == "failed", stdout_of(job)[-5000:]
+    assert sorted(result.stats["failures"]) == [msp.firewall["customer_b"]["name"]], result.stats
+    output = re.sub(r"\s+", " ", stdout_of(job))
+    found = re.findall(r"Tenant customer_b: The stored refresh token of %s no longer works and only a new sign-in "
+                       r"can fix it - [^\n]*?AADSTS50173[^\n]*? Sign in as %s at (%s)"
+                       % (re.escape(mailbox), re.escape(mailbox), SIGN_IN_URL.pattern), output)
+    assert len(set(found)) == 1, output[-5000:]
+    assert set(SIGN_IN_URL.findall(output)) == set(found)   # no URL for the other tenants
+    assert login_hint(found[0]) == mailbox.lower()
+    assert msp.stored() == before
+    assert {customer: msp.notification(customer) for customer in CUSTOMERS} == firewalls
+    assert_no_secret_in_events(job, msp.secrets())
+
+    landed = sign_in(msp, found[0])
+    result, job = msp.run(launch_vars={"refresh_token_authorization_response": landed})
+    assert result.status == "successful", stdout_of(job)[-5000:]
+    after = msp.stored()
+    assert after["customer_b"]["refresh_token"] != before["customer_b"]["refresh_token"]
+    assert {c: after[c] for c in ("customer_a", "customer_c")} == {c: before[c] for c in ("customer_a", "customer_c")}
+    held = msp.notification("customer_b")
+    assert held["RefreshToken"] == after["customer_b"]["refresh_token"]
+    assert [msp.redeem(held, other) for other in CUSTOMERS] == [400, 200, 400]
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(landed).query)["code"][0]
+    assert_no_secret_in_events(job, msp.secrets() | {landed, code})
 
 
 def test_rotate_job_keeps_every_tenants_new_secret_and_token_and_each_firewall_gets_its_own(msp):

@@ -247,3 +247,37 @@ def remove_password_as_admin(box, object_id, key_id):
                                               "Content-Type": "application/json"})
     with urllib.request.urlopen(request, context=context, timeout=30) as resp:
         assert resp.status == 204
+
+
+def test_a_sign_in_after_a_revocation_reaches_the_firewalls_a_limited_run_left_out(fleet, play, tmp_path):
+    """The mailbox's tokens are revoked (a password change); the README's new sign-in runs for one firewall only (a
+    --limit, or a run stopped after its first firewall, or an AWX tenant job before its push slices). The firewalls it
+    left out hold the revoked token and cannot send, though their secret is current: verify names them, and push,
+    which signs nobody in, sends them the token of the new sign-in (the ledger records which sign-in each holds)."""
+    box = fleet["box"]
+    assert play("setup.yml").rc == 0
+    box.microsoft("users/%s/revoke" % box.services["microsoft"]["mailbox"]["upn"], method="POST")
+
+    run = play("setup.yml", "--limit", "fw01", extra_vars={"refresh_token_mode": "loopback"})
+    assert run.rc == 0, run
+    dummy, token = stored_credentials(fleet)
+    held = stored(box)
+    assert held["fw01"]["RefreshToken"] == token and redeem_as_firewall(box, held["fw01"])[0] == 200
+    for name in ("fw02", "fw03"):
+        assert held[name]["RefreshToken"] != token and redeem_as_firewall(box, held[name])[0] == 400, name
+
+    run = play("verify.yml", extra_vars={"mailoauth_report_dir": str(tmp_path)})
+    assert run.rc != 0, run
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert {row["firewall"]: row["status"] for row in report["firewalls"]} == {
+        "fw01": "ok", "fw02": "old sign-in", "fw03": "old sign-in"}
+
+    run = play("push.yml")
+    assert run.rc == 0, run
+    pushed = stored(box)
+    assert pushed["fw01"] == held["fw01"]          # already on the new sign-in: not written again
+    for name, notification in pushed.items():
+        assert redeem_as_firewall(box, notification)[0] == 200, name
+    assert play("verify.yml").rc == 0
+    assert play("push.yml").rc == 0
+    assert stored(box) == pushed                   # and nothing is sent twice
